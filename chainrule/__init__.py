@@ -1,0 +1,28 @@
+"""chainrule: feed-forward neural networks with backpropagation written out layer by layer."""
+from . import backend, callbacks, datasets, init, losses, metrics, optim
+from .errors import (ChainruleError, DataError, DTypeError, InvalidValueError, ModelFileError,
+                     ShapeError, UnknownNameError)
+from .gradcheck import gradcheck
+from .layers import Dense, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, L2, SquaredError
+from .network import Sequential, mlp
+from .optim import SGD
+from .parameter import Parameter
+from .training import DivergenceWarning, History
+
+__version__ = "0.1.0"
+
+
+def load(path):
+    """Read a network written by ``net.save(path)``; never runs code from the file."""
+    from .io import load as _load
+
+    return _load(path)
+
+
+__all__ = ["BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
+           "Dense", "DivergenceWarning", "History", "Identity", "InvalidValueError", "L2", "Layer",
+           "LeakyReLU", "MSE", "ModelFileError", "Parameter", "ReLU", "SGD", "Sequential",
+           "ShapeError", "Sigmoid", "Softmax", "SquaredError", "Tanh", "UnknownNameError",
+           "backend", "callbacks", "datasets", "gradcheck", "init", "load", "losses", "metrics",
+           "mlp", "optim"]

@@ -1,0 +1,47 @@
+"""The exceptions users see.
+
+Every error says what was expected, what was given, and where possible what to do.
+Each class also derives from the built-in exception a Python user would catch
+(``ValueError``, ``TypeError``...), so ``except ValueError`` keeps working.
+"""
+
+
+class ChainruleError(Exception):
+    """Base class of every error raised on purpose by chainrule."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """An array has the wrong number of dimensions or the wrong size."""
+
+
+class DTypeError(ChainruleError, TypeError):
+    """Arrays of different floating-point precision were mixed."""
+
+
+class InvalidValueError(ChainruleError, ValueError):
+    """A value is out of its allowed range: NaN/inf data, labels out of range, lr <= 0..."""
+
+
+class UnknownNameError(ChainruleError, ValueError):
+    """A name (activation, initialiser, loss, data set...) is not one chainrule knows."""
+
+    def __init__(self, kind, name, valid):
+        self.kind, self.name, self.valid = kind, name, sorted(valid)
+        super().__init__(f"unknown {kind} {name!r}; valid names are: {', '.join(self.valid)}")
+
+
+class ModelFileError(ChainruleError, ValueError):
+    """A model file is missing, truncated, corrupt or not written by chainrule."""
+
+
+class DataError(ChainruleError, ValueError):
+    """A data set cannot be found or read (bad IDX/CSV file, missing download...)."""
+
+
+class NotAvailableError(ChainruleError, RuntimeError):
+    """A feature was asked for that this installation cannot provide."""
+
+
+def unknown(kind, name, valid):
+    """Shorthand: ``raise unknown("activation", name, ACTIVATIONS)``."""
+    return UnknownNameError(kind, name, valid)
