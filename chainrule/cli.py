@@ -82,6 +82,8 @@ def build_parser():
     p = verbs.add_parser("train", help="train a network and save it", epilog=TRAIN_EXAMPLE,
                          formatter_class=fmt)
     _add_data_options(p, "digits")
+    p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+                   help="auto: integer targets are classes, other numbers are regressed")
     p.add_argument("--hidden", type=_hidden, default=[64],
                    help="hidden layer sizes, comma separated (default: 64)")
     p.add_argument("--activation", default="relu",
@@ -126,6 +128,15 @@ def _load_data(args, dtype, seed=0, test_fraction=0.2):
     return data.load(args.dataset, dtype=dtype, seed=seed, data_dir=args.data_dir), args.dataset
 
 
+def _classify(task, y):
+    if task == "auto":
+        return y.dtype.kind in "iu"
+    if task == "classification" and y.dtype.kind not in "iu":
+        raise InvalidValueError("--task classification needs class labels, but the targets are "
+                                "real numbers; use --task regression")
+    return task == "classification"
+
+
 def train(args, out=sys.stdout):
     from . import data, mlp
     from .losses import CrossEntropy, SquaredError
@@ -134,7 +145,9 @@ def train(args, out=sys.stdout):
 
     arrays, name = _load_data(args, args.dtype, seed=args.seed)
     X_train, y_train, X_test, y_test = arrays
-    classify = y_train.dtype.kind in "iu"
+    classify = _classify(args.task, y_train)
+    if not classify:
+        y_train, y_test = y_train.astype(X_train.dtype), y_test.astype(X_train.dtype)
     scaling = None
     if name == "csv":  # built-in sets come scaled; a user's columns may not be
         mean, std = X_train.mean(axis=0), X_train.std(axis=0)
@@ -171,7 +184,7 @@ def train(args, out=sys.stdout):
     metadata["epochs"] = history.epochs
     if validation is not None:
         score = net.evaluate(X_test, y_test, metrics=("accuracy",) if classify else ("mse",))
-        metadata.update(score)
+        metadata.update({k: v if np.isfinite(v) else None for k, v in score.items()})
         label = "test accuracy" if classify else "test mse"
         value = score["accuracy"] if classify else score["mse"]
         out.write(f"{label}: {value:.4f}  ({history.epochs} epochs, {history.iterations} "

@@ -34,6 +34,14 @@ class ModelFileError(ChainruleError, ValueError):
     """A model file is missing, truncated, corrupt or not written by chainrule."""
 
 
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """The model file (or the directory to save it in) does not exist."""
+
+
+class MetadataError(ChainruleError, TypeError):
+    """The ``metadata`` given to ``save`` cannot be stored as JSON."""
+
+
 class DataError(ChainruleError, ValueError):
     """A data set cannot be found or read (bad IDX/CSV file, missing download...)."""
 

@@ -28,6 +28,7 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {layer!r}, not a chainrule layer")
         self.layers = layers
+        self.metadata = {}  # user data stored with the model file (dataset, classes...)
         self.sizes = self._check_sizes()
         self._check_dtypes()
 
