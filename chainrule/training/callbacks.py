@@ -15,6 +15,9 @@ class TrainingState:
         self.epochs = epochs
         self.epoch = 0          # epochs completed
         self.iteration = 0      # weight updates made
+        self.batch = 0          # index of the current batch within its epoch
+        self.batches = 0        # batches per epoch
+        self.batch_loss = None  # loss of the latest batch
         self.logs = {}
         self.stop = False
         self.stop_reason = None

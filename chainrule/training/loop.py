@@ -105,6 +105,7 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
 
     history = History()
     state = TrainingState(net, optimizer, history, epochs)
+    state.batches = -(-n // batch)
     for cb in callbacks:
         cb.on_train_begin(state)
     for _ in range(epochs):
@@ -117,7 +118,7 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
         else:
             X_epoch, t_epoch = X, target
         total, correct = 0.0, 0.0
-        for start in range(0, n, batch):
+        for state.batch, start in enumerate(range(0, n, batch)):
             xb, tb = X_epoch[start:start + batch], t_epoch[start:start + batch]
             value, out = net.compute_gradients(loss, xb, tb, penalty)
             if not math.isfinite(value):
@@ -125,6 +126,7 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
                 break
             optimizer.step(params)
             state.iteration += 1
+            state.batch_loss = value
             total += value * len(xb)
             if with_accuracy:
                 correct += metrics.accuracy(tb, out) * len(xb)

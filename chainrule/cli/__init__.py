@@ -1,0 +1,46 @@
+"""The ``chainrule`` command. Each verb is a module with ``add_arguments`` and ``run``."""
+import argparse
+import sys
+
+from .. import __version__
+from ..errors import ChainruleError
+from . import evaluate, examples, predict, train
+
+MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples}
+
+
+def _runner(module):
+    def run(args, out=None):
+        return module.run(args, sys.stdout if out is None else out)
+
+    return run
+
+
+VERBS = {name: _runner(module) for name, module in MODULES.items()}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="Feed-forward networks trained by backpropagation, every step visible.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    for name, module in MODULES.items():
+        p = verbs.add_parser(name, help=module.HELP, description=module.__doc__,
+                             epilog=module.EPILOG,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    try:
+        return VERBS[args.verb](args)
+    except ChainruleError as e:
+        print(f"chainrule {args.verb}: error: {e}", file=sys.stderr)
+        return 2
