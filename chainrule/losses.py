@@ -220,15 +220,37 @@ class CrossEntropy(Loss):
         return grad
 
 
-class L2:
+class Penalty:
+    """A weight penalty added to the loss: global, or on the weights of chosen layers only.
+
+    ``layers`` holds layer indices of the Sequential (None = every layer). Biases and
+    other parameters with ``decay=False`` are never penalised.
+    """
+
+    def __init__(self, lam, layers=None):
+        if not lam >= 0:
+            raise InvalidValueError(f"{type(self).__name__}: lambda must be >= 0, got {lam}")
+        self.lam = float(lam)
+        self.layers = None if layers is None else tuple(int(i) for i in layers)
+
+    def select(self, net):
+        """The parameters of ``net`` this penalty applies to."""
+        chosen = range(len(net.layers)) if self.layers is None else self.layers
+        for i in chosen:
+            if not 0 <= i < len(net.layers):
+                raise InvalidValueError(f"{self!r}: the network has no layer {i} "
+                                        f"(it has {len(net.layers)})")
+        return [p for i in chosen for p in net.layers[i].parameters() if p.decay]
+
+    def __repr__(self):
+        where = "" if self.layers is None else f", layers={list(self.layers)}"
+        return f"{type(self).__name__}({self.lam}{where})"
+
+
+class L2(Penalty):
     r"""Weight penalty of seed 003: :math:`\frac{\lambda}{2m}\sum w^2` over the weights (not
     biases), :math:`m` = examples in the batch. Its gradient is :math:`\frac{\lambda}{m} w`
     (the slide prints :math:`\frac{\lambda}{2m} w`: an erratum)."""
-
-    def __init__(self, lam):
-        if not lam >= 0:
-            raise InvalidValueError(f"L2: lambda must be >= 0, got {lam}")
-        self.lam = float(lam)
 
     def value(self, params, m):
         total = sum(float((p.value * p.value).sum()) for p in params if p.decay)
@@ -239,8 +261,18 @@ class L2:
             if p.decay:
                 p.grad += (self.lam / m) * p.value
 
-    def __repr__(self):
-        return f"L2({self.lam})"
+
+class L1(Penalty):
+    r""":math:`\frac{\lambda}{m}\sum |w|` over the weights; gradient
+    :math:`\frac{\lambda}{m}\operatorname{sign}(w)` (0 at w = 0). Drives weights to exactly 0."""
+
+    def value(self, params, m):
+        return self.lam / m * sum(float(backend.xp.abs(p.value).sum()) for p in params if p.decay)
+
+    def add_grad(self, params, m):
+        for p in params:
+            if p.decay:
+                p.grad += (self.lam / m) * backend.xp.sign(p.value)
 
 
 LOSSES = {

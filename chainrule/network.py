@@ -63,10 +63,11 @@ class Sequential:
         return grad
 
     def compute_gradients(self, loss, x, target, penalty=None):
-        """One forward and backward pass; returns the loss (with penalty) and the outputs.
+        """One forward and backward pass; returns the loss (with penalties) and the outputs.
 
         ``target`` must come from ``loss.prepare_target``. Where the loss fuses with the
         output activation, the gradient (p - y)/m enters just below that activation.
+        ``penalty`` is one weight penalty (``cr.L2(0.1)``) or a sequence of them.
         """
         out = self.forward(x, training=True)
         head = self.layers[-1]
@@ -77,9 +78,10 @@ class Sequential:
             value = loss._forward(out, target)
             self.backward(loss.backward())
         if penalty is not None:
-            params = self.parameters()
-            value += penalty.value(params, len(x))
-            penalty.add_grad(params, len(x))
+            for term in (penalty if isinstance(penalty, (list, tuple)) else (penalty,)):
+                params = term.select(self)
+                value += term.value(params, len(x))
+                term.add_grad(params, len(x))
         return value, out
 
     # ---- parameters and conversion --------------------------------------------------
@@ -104,12 +106,19 @@ class Sequential:
         return self.sizes[-1] if self.sizes else None
 
     def astype(self, dtype):
-        """A copy of the network with every parameter in ``dtype``; the original is unchanged."""
+        """A copy of the network with every parameter and buffer in ``dtype``.
+
+        The original is unchanged. Buffers (BatchNorm's running statistics) convert too:
+        evaluation mixes them with the inputs, and mixing precisions is an error.
+        """
         dt = backend.dtype(dtype)
         clone = copy.deepcopy(self)
         for p in clone.parameters():
             p.value = p.value.astype(dt)
             p.grad = backend.xp.zeros_like(p.value)
+        for layer in clone.layers:
+            for name, value in layer.buffers().items():
+                layer.set_buffer(name, value.astype(dt))
         return clone
 
     # ---- data at the boundary -------------------------------------------------------
@@ -185,22 +194,34 @@ class Sequential:
         return self.layers[i]
 
     def __repr__(self):
-        """The architecture in the notes' notation: a_l = W_l h_(l-1) + b_l, h_l = g(a_l)."""
+        """The architecture in the notes' notation: a_l = W_l h_(l-1) + b_l, h_l = g(a_l).
+
+        Dropout and BatchNorm act on whichever signal they follow (``a_l`` after a Dense
+        layer, ``h_l`` after an activation) and are written as a function of it.
+        """
+        from .layers import BatchNorm, Dropout
+
         params = self.parameters()
         total = sum(p.value.size for p in params)
         trainable = sum(p.value.size for p in params if p.trainable)
         shape = "-".join(map(str, self.sizes)) if self.sizes else "?"
         lines = [f"Sequential {shape} ({total} parameters, {trainable} trainable, "
                  f"{self.dtype}) ("]
-        level = 0
+        level, signal = 0, "h0"
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
                 level += 1
+                signal = f"a{level}"
                 frozen = " (frozen)" if not layer.bias.trainable else ""
                 note = (f"a{level} = W{level} h{level - 1} + b{level}   "
                         f"W{level}: {layer.n_out}x{layer.n_in}, b{level}: {layer.n_out}{frozen}")
             elif type(layer).__name__.lower() in ACTIVATIONS:
+                signal = f"h{level}"
                 note = f"h{level} = {type(layer).__name__.lower()}(a{level})"
+            elif isinstance(layer, Dropout):
+                note = f"{signal} = dropout({signal}, p={layer.p})"
+            elif isinstance(layer, BatchNorm):
+                note = f"{signal} = BN({signal})   gamma, beta: {layer.n}"
             else:
                 note = ""
             lines.append(f"  ({i}) {layer!r:<32} {note}".rstrip())

@@ -37,17 +37,27 @@ class Dense(Layer):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
                 raise InvalidValueError(f"Dense: {name} must be a positive integer, got {n!r}")
         self.n_in, self.n_out = int(n_in), int(n_out)
-        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.init = init
         dt = backend.dtype(dtype)
         if weight is None:
-            w = initializers.get(init)((self.n_out, self.n_in), self.n_in, self.n_out,
-                                       backend.rng(seed), dt)
+            w = self._draw(backend.rng(seed), dt)
         else:
             w = self._explicit("weight", weight, (self.n_out, self.n_in), dt)
         b = self._explicit("bias", 0.0 if bias is None else bias, (self.n_out,), dt)
         self.weight = Parameter(w, "weight")
         self.bias = Parameter(b, "bias", trainable=train_bias, decay=False)
         self._x = None
+
+    def _draw(self, rng, dt):
+        return initializers.get(self.init)((self.n_out, self.n_in), self.n_in, self.n_out, rng, dt)
+
+    def reset_parameters(self, rng):
+        """Re-draw the weights with this layer's initialiser and zero the bias (restarts).
+
+        Layers built from explicit weights re-draw with ``init`` (Xavier by default).
+        """
+        self.weight.value[...] = self._draw(rng, self.dtype)
+        self.bias.value[...] = 0
 
     def _explicit(self, name, value, shape, dt):
         arr = np.asarray(value, dtype=np.float64)

@@ -11,21 +11,25 @@ import warnings
 
 import numpy as np
 
-from .. import losses as losses_, metrics
+from .. import losses as losses_
 from ..errors import InvalidValueError, NotAvailableError, ShapeError
 from ..layers import Sigmoid, Softmax
 from ..optim import SGD
 from .callbacks import TrainingState
 from .history import History
 
+STRATEGIES = ("all", "misclassified")
+
 
 class DivergenceWarning(RuntimeWarning):
     """Training stopped because the loss became NaN or infinite."""
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise InvalidValueError(f"{name} must be a positive integer, got {value!r}")
+def _positive_int(name, value, allow_zero=False):
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise InvalidValueError(f"{name} must be {kind} integer, got {value!r}")
     return int(value)
 
 
@@ -66,8 +70,53 @@ def evaluate_loss(net, loss, X, target, batch_size=1024):
     return total / len(X), np.concatenate(outs) if len(outs) > 1 else outs[0]
 
 
+def _penalties(l1, l2, penalties):
+    terms = list(penalties)
+    if l1:
+        terms.append(losses_.L1(l1))
+    if l2:
+        terms.append(losses_.L2(l2))
+    return terms or None
+
+
+class _Setup:
+    """Everything fixed for one call of fit: validated data, settings, generators."""
+
+    def __init__(self, net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
+                 validation_data, callbacks, target_loss, l1, l2, penalties, clip_norm,
+                 strategy, augment):
+        self.net = net
+        self.loss = default_loss(net) if loss is None else losses_.get(loss)
+        self.optimizer = SGD(0.1) if optimizer is None else optimizer
+        self.epochs = _positive_int("epochs", epochs)
+        self.X, self.target = _prepare(net, self.loss, X, y, "X")
+        self.batch_size = None if batch_size is None else _positive_int("batch_size", batch_size)
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.validation = (None if validation_data is None
+                           else _prepare(net, self.loss, *validation_data, "validation X"))
+        self.callbacks = list(callbacks)
+        self.target_loss = target_loss
+        self.penalty = _penalties(l1, l2, penalties)
+        if clip_norm is not None and not clip_norm > 0:
+            raise InvalidValueError(f"clip_norm must be > 0, got {clip_norm}")
+        self.clip_norm = clip_norm
+        if strategy not in STRATEGIES:
+            from ..errors import unknown
+
+            raise unknown("training strategy", strategy, STRATEGIES)
+        self.with_accuracy = _scores_accuracy(self.loss, net)
+        if strategy == "misclassified" and not self.with_accuracy:
+            raise InvalidValueError("strategy='misclassified' needs a classifier: cross-entropy, "
+                                    "or binary cross-entropy with one output")
+        self.strategy = strategy
+        self.augment = augment
+
+
 def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle=True, seed=None,
-        validation_data=None, callbacks=(), resume=None, parallel=None, target_loss=None, l2=0.0):
+        validation_data=None, callbacks=(), resume=None, parallel=None, target_loss=None, l2=0.0,
+        l1=0.0, penalties=(), clip_norm=None, strategy="all", restarts=0, restart_after=10,
+        augment=None):
     """Train ``net`` by backpropagation and return its :class:`History`.
 
     Args:
@@ -81,7 +130,16 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
             seeded by ``seed``; the caller's arrays are never reordered.
         validation_data: ``(X_val, y_val)``, scored after every epoch.
         target_loss: stop "till satisfied", once an epoch's loss is <= this value.
-        l2: lambda of seed 003's penalty lambda/(2m) sum w^2 (0 = none).
+        l2, l1: lambdas of global weight penalties (seed 003's lambda/(2m) sum w^2, and
+            lambda/m sum |w|); ``penalties``: more of them, e.g. ``[cr.L2(0.1, layers=[0])]``.
+        clip_norm: rescale the gradients when their global L2 norm exceeds this.
+        strategy: ``"all"``, or ``"misclassified"``: each epoch trains only on the examples
+            the network gets wrong at its start (seed 003); it stops once none are left.
+        restarts, restart_after: re-draw the initial weights (up to ``restarts`` times) when
+            the loss has not fallen below its first-epoch value after ``restart_after``
+            epochs, as seed 003 advises; the best run's weights and history are kept.
+        augment: a callable applied to every training batch of inputs (e.g.
+            ``cr.data.augment.Augment``), never to validation data.
 
     A NaN or infinite loss stops training with a :class:`DivergenceWarning`; the network
     keeps the last finite weights.
@@ -90,73 +148,132 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
         raise NotAvailableError("resume= needs checkpoints, which this version does not write yet")
     if parallel is not None:
         raise NotAvailableError("parallel= training is not available in this version yet")
-    loss = default_loss(net) if loss is None else losses_.get(loss)
-    optimizer = SGD(0.1) if optimizer is None else optimizer
-    epochs = _positive_int("epochs", epochs)
-    X, target = _prepare(net, loss, X, y, "X")
-    n = len(X)
-    batch = n if batch_size is None else min(_positive_int("batch_size", batch_size), n)
-    penalty = losses_.L2(l2) if l2 else None
-    if validation_data is not None:
-        X_val, t_val = _prepare(net, loss, *validation_data, "validation X")
-    rng = np.random.default_rng(seed)
-    with_accuracy = _scores_accuracy(loss, net)
-    params = net.parameters()
+    setup = _Setup(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
+                   validation_data, callbacks, target_loss, l1, l2, penalties, clip_norm,
+                   strategy, augment)
+    restarts = _positive_int("restarts", restarts, allow_zero=True)
+    if not restarts:
+        return _train(setup)
+    return _train_with_restarts(setup, restarts, _positive_int("restart_after", restart_after))
 
+
+def _train_with_restarts(setup, restarts, restart_after):
+    """Seed 003: if the cost does not fall, start again from new random weights."""
+    params = setup.net.parameters()
+    best = None
+    runs = []
+    for run in range(restarts + 1):
+        if run:
+            for layer in setup.net.layers:
+                if hasattr(layer, "reset_parameters"):
+                    layer.reset_parameters(setup.rng)
+            setup.optimizer.state.clear()
+        history = _train(setup, stall_check=restart_after if run < restarts else None)
+        final = history["loss"][-1] if history["loss"] else math.inf
+        runs.append({"run": run + 1, "epochs": history.epochs, "loss": final,
+                     "stop_reason": history.stop_reason})
+        if best is None or final < best[0]:
+            best = (final, history, [p.value.copy() for p in params])
+        if history.stop_reason != "stalled":
+            break
+    _, history, values = best
+    for p, value in zip(params, values):
+        p.value[...] = value
+    history.runs = runs
+    return history
+
+
+def _train(setup, stall_check=None):
+    net, loss, optimizer = setup.net, setup.loss, setup.optimizer
+    params = net.parameters()
     history = History()
-    state = TrainingState(net, optimizer, history, epochs)
-    state.batches = -(-n // batch)
-    for cb in callbacks:
+    state = TrainingState(net, optimizer, history, setup.epochs)
+    for cb in setup.callbacks:
         cb.on_train_begin(state)
-    for _ in range(epochs):
-        for cb in callbacks:
+    for _ in range(setup.epochs):
+        X, target = _epoch_data(setup)
+        if len(X) == 0:
+            state.stop_reason = "all_classified"
+            break
+        n = len(X)
+        batch = n if setup.batch_size is None else min(setup.batch_size, n)
+        state.batches = -(-n // batch)
+        for cb in setup.callbacks:
             cb.on_epoch_begin(state)
         last_good = [p.value.copy() for p in params]
-        if shuffle and batch < n:
-            order = rng.permutation(n)
-            X_epoch, t_epoch = X[order], target[order]
-        else:
-            X_epoch, t_epoch = X, target
         total, correct = 0.0, 0.0
         for state.batch, start in enumerate(range(0, n, batch)):
-            xb, tb = X_epoch[start:start + batch], t_epoch[start:start + batch]
-            value, out = net.compute_gradients(loss, xb, tb, penalty)
+            xb, tb = X[start:start + batch], target[start:start + batch]
+            if setup.augment is not None:
+                xb = setup.augment(xb)
+            value, out = net.compute_gradients(loss, xb, tb, setup.penalty)
             if not math.isfinite(value):
                 _diverged(state, value, params, last_good)
                 break
+            if setup.clip_norm is not None:
+                from ..optim import clip_grad_norm
+
+                clip_grad_norm(params, setup.clip_norm)
             optimizer.step(params)
             state.iteration += 1
             state.batch_loss = value
             total += value * len(xb)
-            if with_accuracy:
-                correct += metrics.accuracy(tb, out) * len(xb)
-            for cb in callbacks:
+            if setup.with_accuracy:
+                correct += int(_hits(out, tb).sum())
+            for cb in setup.callbacks:
                 cb.on_batch_end(state)
         if state.stop_reason == "diverged":
             break
         logs = {"loss": total / n}
-        if with_accuracy:
+        if setup.with_accuracy:
             logs["accuracy"] = correct / n
-        if validation_data is not None:
-            logs["val_loss"], val_out = evaluate_loss(net, loss, X_val, t_val)
-            if with_accuracy:
-                logs["val_accuracy"] = metrics.accuracy(t_val, val_out)
+        if setup.validation is not None:
+            logs["val_loss"], val_out = evaluate_loss(net, loss, *setup.validation)
+            if setup.with_accuracy:
+                logs["val_accuracy"] = float(_hits(val_out, setup.validation[1]).mean())
         history.append(logs)
         state.epoch += 1
         state.logs = logs
-        for cb in callbacks:
+        for cb in setup.callbacks:
             cb.on_epoch_end(state)
-        if target_loss is not None and logs["loss"] <= target_loss:
+        if setup.target_loss is not None and logs["loss"] <= setup.target_loss:
             state.stop_reason = "target_loss"
+            break
+        if stall_check is not None and state.epoch == stall_check and \
+                not history["loss"][-1] < history["loss"][0]:
+            state.stop_reason = "stalled"
             break
         if state.stop:
             state.stop_reason = state.stop_reason or "callback"
             break
     history.epochs, history.iterations = state.epoch, state.iteration
     history.stop_reason = state.stop_reason or "epochs"
-    for cb in callbacks:
+    for cb in setup.callbacks:
         cb.on_train_end(state)
     return history
+
+
+def _epoch_data(setup):
+    """This epoch's examples, in this epoch's order."""
+    X, target = setup.X, setup.target
+    if setup.strategy == "misclassified":
+        _, out = evaluate_loss(setup.net, setup.loss, X, target)
+        wrong = ~_hits(out, target)
+        X, target = X[wrong], target[wrong]
+    n = len(X)
+    if setup.shuffle and setup.batch_size is not None and setup.batch_size < n:
+        order = setup.rng.permutation(n)
+        return X[order], target[order]
+    return X, target
+
+
+def _hits(out, target):
+    """Which rows are classified right; ``target`` as prepared by the loss."""
+    if target.ndim == 1:
+        return out.argmax(axis=1) == target
+    if target.shape[1] > 1:
+        return out.argmax(axis=1) == target.argmax(axis=1)
+    return (out[:, 0] > 0.5) == (target[:, 0] > 0.5)
 
 
 def _diverged(state, value, params, last_good):
@@ -173,6 +290,6 @@ def _diverged(state, value, params, last_good):
               f"try {lr / 10:g}" if lr else "lower the learning rate")
     warnings.warn(f"training stopped: the loss became {value} at epoch {state.epoch + 1}, "
                   f"iteration {state.iteration + 1}; the {advice}, or scale the inputs. The network "
-                  f"keeps {kept}, which are finite.", DivergenceWarning, stacklevel=3)
+                  f"keeps {kept}, which are finite.", DivergenceWarning, stacklevel=4)
     state.stop = True
     state.stop_reason = "diverged"
