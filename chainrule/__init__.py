@@ -3,8 +3,9 @@ from . import backend, callbacks, datasets, init, losses, metrics, optim
 from .errors import (ChainruleError, DataError, DTypeError, InvalidValueError, ModelFileError,
                      ShapeError, UnknownNameError)
 from .gradcheck import gradcheck
-from .layers import Dense, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, L2, SquaredError
+from .layers import (BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax,
+                     Tanh)
+from .losses import L1, L2, MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .network import Sequential, mlp
 from .optim import SGD
 from .parameter import Parameter
@@ -20,7 +21,7 @@ def load(path):
     return _load(path)
 
 
-__all__ = ["BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
+__all__ = ["BatchNorm", "Dropout", "L1", "BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
            "Dense", "DivergenceWarning", "History", "Identity", "InvalidValueError", "L2", "Layer",
            "LeakyReLU", "MSE", "ModelFileError", "Parameter", "ReLU", "SGD", "Sequential",
            "ShapeError", "Sigmoid", "Softmax", "SquaredError", "Tanh", "UnknownNameError",

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import backend
 from .errors import DTypeError, InvalidValueError, ShapeError, ChainruleError
-from .layers import Dense, Layer, activation as make_activation
+from .layers import BatchNorm, Dense, Dropout, Layer, activation as make_activation
 from .layers.activations import ACTIVATIONS
 
 
@@ -33,14 +33,20 @@ class Sequential:
         self._check_dtypes()
 
     def _check_sizes(self):
-        """The number of features after each Dense layer: [n_in, n1, ..., n_out]."""
+        """The number of features after each Dense layer: [n_in, n1, ..., n_out].
+
+        Every layer after the first one with a fixed input width checks the width it
+        receives (``output_size`` raises ShapeError), so a mismatch fails here, not later.
+        """
         sizes, width = [], None
         for layer in self.layers:
-            if isinstance(layer, Dense):
-                if width is None:
-                    sizes.append(layer.n_in)
-                width = layer.output_size(width if width is not None else layer.n_in)
+            if width is None and getattr(layer, "n_in", None) is not None:
+                width = layer.n_in
                 sizes.append(width)
+            if width is not None:
+                width = layer.output_size(width)
+                if isinstance(layer, Dense):
+                    sizes.append(width)
         return sizes
 
     def _check_dtypes(self):
@@ -230,12 +236,14 @@ class Sequential:
 
 
 def mlp(sizes, activation="relu", output="softmax", init=None, dtype="float32", seed=None,
-        train_bias=True):
+        train_bias=True, dropout=0.0, batchnorm=False):
     """A fully connected network from layer sizes: ``mlp([784, 256, 10])``.
 
     ``activation`` goes after every hidden layer, ``output`` after the last one
     (``"softmax"``, ``"sigmoid"``, ``"identity"`` or None). ``init`` defaults to He for
-    (leaky) ReLU and Xavier otherwise. One generator seeded by ``seed`` draws every weight.
+    (leaky) ReLU and Xavier otherwise. One generator seeded by ``seed`` draws every weight
+    (and the dropout masks). Each hidden layer is Dense, then BatchNorm when ``batchnorm``,
+    then the activation, then Dropout(``dropout``) when it is above 0.
     """
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -249,7 +257,11 @@ def mlp(sizes, activation="relu", output="softmax", init=None, dtype="float32", 
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         last = i == len(sizes) - 2
         layers.append(Dense(n_in, n_out, init=init, dtype=dtype, seed=rng, train_bias=train_bias))
+        if batchnorm and not last:
+            layers.append(BatchNorm(n_out, dtype=dtype))
         name = output if last else hidden_name
         if name is not None:
             layers.append(make_activation(name))
+        if dropout and not last:
+            layers.append(Dropout(dropout, seed=rng))
     return Sequential(layers)

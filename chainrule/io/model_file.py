@@ -1,8 +1,9 @@
 """Model files: one ``.safetensors`` file holding a network's arrays and its description.
 
 A file is data, never code (DESIGN principle 7). The arrays are safetensors tensors named
-``layers.<index>.<parameter>`` (``layers.0.weight``); everything else lives as JSON strings
-in the safetensors metadata header:
+``layers.<index>.<parameter>`` (``layers.0.weight``), and likewise ``layers.<index>.<buffer>``
+for the non-trainable state evaluation needs (``layers.1.running_mean``); everything else
+lives as JSON strings in the safetensors metadata header:
 
 ====================  ===============================================================
 ``format``            ``"chainrule"``: tells our files apart from other safetensors files
@@ -32,14 +33,16 @@ from safetensors import SafetensorError
 from .. import backend
 from ..errors import (ChainruleError, InvalidValueError, MetadataError, ModelFileError,
                       ModelFileNotFoundError)
-from ..layers import Dense, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..layers import (BatchNorm, Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
+                      Tanh)
 from ..network import Sequential
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1
 
 # The only classes a model file can name. Add a layer here when it gains a config().
-LAYERS = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity)}
+LAYERS = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity,
+                                         Dropout, BatchNorm)}
 
 # Header keys every chainrule file carries (``format`` is checked on its own, first).
 REQUIRED_KEYS = ("format_version", "architecture", "dtype", "trainable", "user")
@@ -71,7 +74,7 @@ def save(net, path, metadata=None):
 
 
 def _tensors_to_save(net):
-    """The parameters as contiguous NumPy arrays, named ``layers.<i>.<name>``.
+    """The parameters and buffers as contiguous NumPy arrays, named ``layers.<i>.<name>``.
 
     Refuses NaN/inf: :func:`load` rejects such a file, so writing one would replace a
     good checkpoint with one that cannot be read back.
@@ -83,9 +86,8 @@ def _tensors_to_save(net):
                 f"chainrule's own layers: {', '.join(sorted(LAYERS))}")
     dtype = net.dtype
     tensors = {}
-    for name, param in net.named_parameters():
-        key = f"layers.{name}"
-        value = backend.to_numpy(param.value)
+    for key, array in _named_arrays(net.layers).items():
+        value = backend.to_numpy(array)
         if value.dtype != dtype:
             raise ModelFileError(f"cannot save: {key} is {value.dtype} but the network is "
                                  f"{dtype}; convert it with net.astype(...)")
@@ -94,6 +96,17 @@ def _tensors_to_save(net):
                                     f"has diverged (save the last good weights instead)")
         tensors[key] = np.ascontiguousarray(value)
     return tensors
+
+
+def _named_arrays(layers):
+    """Every array a file holds, by tensor name: each layer's parameters, then its buffers."""
+    arrays = {}
+    for i, layer in enumerate(layers):
+        for p in layer.parameters():
+            arrays[f"layers.{i}.{p.name}"] = p.value
+        for name, value in layer.buffers().items():
+            arrays[f"layers.{i}.{name}"] = value
+    return arrays
 
 
 def _header(net, metadata):
@@ -360,9 +373,8 @@ def _build_layer(path, index, entry, dtype):
 
 
 def _fill_parameters(path, layers, tensors, dtype):
-    """Copy each stored tensor into its parameter, after checking names, shapes and values."""
-    expected = {f"layers.{i}.{p.name}": p for i, layer in enumerate(layers)
-                for p in layer.parameters()}
+    """Copy each stored tensor into its parameter or buffer, checking names, shapes, values."""
+    expected = _named_arrays(layers)
     missing = [key for key in expected if key not in tensors]
     if missing:
         raise _error(path, f"is missing tensor(s) {', '.join(missing)} that the "
@@ -371,9 +383,14 @@ def _fill_parameters(path, layers, tensors, dtype):
     if extra:
         raise _error(path, f"has unexpected tensor(s) {', '.join(extra)} that no layer "
                            f"of the architecture uses")
-    for key, param in expected.items():
-        param.value = _checked_tensor(path, key, tensors[key], param.shape, dtype)
-        param.grad = backend.xp.zeros_like(param.value)
+    for i, layer in enumerate(layers):
+        for param in layer.parameters():
+            key = f"layers.{i}.{param.name}"
+            param.value = _checked_tensor(path, key, tensors[key], param.shape, dtype)
+            param.grad = backend.xp.zeros_like(param.value)
+        for name, value in layer.buffers().items():
+            key = f"layers.{i}.{name}"
+            layer.set_buffer(name, _checked_tensor(path, key, tensors[key], value.shape, dtype))
 
 
 def _checked_tensor(path, key, value, shape, dtype):

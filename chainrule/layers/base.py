@@ -1,4 +1,5 @@
 """The layer protocol every layer follows."""
+import contextlib
 
 
 class Layer:
@@ -11,6 +12,11 @@ class Layer:
 
     ``config()`` returns the constructor's keyword arguments as plain JSON values,
     which is all a model file stores about a layer besides its arrays.
+
+    ``buffers()`` returns the layer's non-trainable state (BatchNorm's running
+    statistics): arrays no optimiser touches but a model file must keep, because
+    evaluation depends on them. Each buffer is the layer attribute of the same name,
+    and ``set_buffer`` replaces it (loading a file, converting the dtype).
     """
 
     def forward(self, x, training=False):
@@ -21,6 +27,25 @@ class Layer:
 
     def parameters(self):
         return []
+
+    def buffers(self):
+        """Name -> array of the state saved with the model but never trained (none here)."""
+        return {}
+
+    def set_buffer(self, name, value):
+        """Replace the buffer ``name`` by ``value`` (same meaning, possibly a new dtype)."""
+        if name not in self.buffers():
+            raise KeyError(f"{type(self).__name__} has no buffer {name!r}")
+        setattr(self, name, value)
+
+    def freeze(self):
+        """A context manager holding the layer's random choices fixed (a no-op here).
+
+        Layers that draw at random in training (Dropout) reuse their last draw inside
+        it, so that a training-mode forward is a deterministic function of the weights:
+        what a finite-difference gradient check needs.
+        """
+        return contextlib.nullcontext(self)
 
     def config(self):
         return {}

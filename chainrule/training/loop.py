@@ -111,6 +111,7 @@ class _Setup:
                                     "or binary cross-entropy with one output")
         self.strategy = strategy
         self.augment = augment
+        self.merge_single = any(getattr(layer, "batch_statistics", False) for layer in net.layers)
 
 
 def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle=True, seed=None,
@@ -196,14 +197,14 @@ def _train(setup, stall_check=None):
             state.stop_reason = "all_classified"
             break
         n = len(X)
-        batch = n if setup.batch_size is None else min(setup.batch_size, n)
-        state.batches = -(-n // batch)
+        bounds = _batch_bounds(n, setup.batch_size, setup.merge_single)
+        state.batches = len(bounds)
         for cb in setup.callbacks:
             cb.on_epoch_begin(state)
         last_good = [p.value.copy() for p in params]
         total, correct = 0.0, 0.0
-        for state.batch, start in enumerate(range(0, n, batch)):
-            xb, tb = X[start:start + batch], target[start:start + batch]
+        for state.batch, (start, stop) in enumerate(bounds):
+            xb, tb = X[start:stop], target[start:stop]
             if setup.augment is not None:
                 xb = setup.augment(xb)
             value, out = net.compute_gradients(loss, xb, tb, setup.penalty)
@@ -251,6 +252,16 @@ def _train(setup, stall_check=None):
     for cb in setup.callbacks:
         cb.on_train_end(state)
     return history
+
+
+def _batch_bounds(n, batch_size, merge_single):
+    """(start, stop) of each batch; a last batch of one example joins the one before it
+    when the network has batch statistics (BatchNorm cannot normalise one example)."""
+    batch = n if batch_size is None else min(batch_size, n)
+    bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
+    if merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
 
 
 def _epoch_data(setup):

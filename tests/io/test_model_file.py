@@ -412,3 +412,123 @@ def test_unknown_layer_type_is_rejected_without_importing(tmp_path, monkeypatch)
 def test_pathlike_and_str_paths(tmp_path):
     make_net().save(tmp_path / "a.safetensors")
     assert repr(cr.load(str(tmp_path / "a.safetensors"))) == repr(make_net())
+
+
+# ---- layers with buffers (BatchNorm) and Dropout ----------------------------------------
+
+def make_regularised_net(dtype="float32"):
+    """BatchNorm and Dropout between Dense layers, with running statistics off their start."""
+    from chainrule.layers import BatchNorm, Dropout
+
+    rng = np.random.default_rng(11)
+    net = cr.Sequential([
+        cr.Dense(3, 6, seed=rng, dtype=dtype), BatchNorm(6, momentum=0.2, eps=1e-4, dtype=dtype),
+        cr.ReLU(), Dropout(0.3, seed=1), cr.Dense(6, 2, seed=rng, dtype=dtype), cr.Softmax(),
+    ])
+    X = rng.normal(loc=1.0, scale=2.0, size=(16, 3)).astype(dtype)
+    for _ in range(3):
+        net.forward(X, training=True)
+    net.layers[1].gamma.value[...] = rng.uniform(0.5, 1.5, 6)
+    return net
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_restores_buffers_and_predictions(tmp_path, dtype):
+    net = make_regularised_net(dtype)
+    bn = net.layers[1]
+    assert not np.all(bn.running_mean == 0) and not np.all(bn.running_var == 1)
+    path = tmp_path / "model.safetensors"
+    net.save(path)
+    back = cr.load(path)
+
+    for name in ("running_mean", "running_var"):
+        stored = getattr(back.layers[1], name)
+        assert stored.dtype == np.dtype(dtype)
+        assert stored.tobytes() == getattr(bn, name).tobytes()  # bit-identical
+    assert back.layers[1].config() == {"n": 6, "momentum": 0.2, "eps": 1e-4}
+    assert back.layers[3].p == 0.3
+    for p, q in zip(net.parameters(), back.parameters()):
+        assert q.value.tobytes() == p.value.tobytes()
+        assert q.decay == p.decay
+    assert repr(back) == repr(net)
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(dtype)
+    assert net.predict(x).tobytes() == back.predict(x).tobytes()
+
+
+def test_buffer_tensors_in_the_file(tmp_path):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net("float64").save(path)
+    tensors, meta = parts(path)
+    assert sorted(k for k in tensors if k.startswith("layers.1.")) == [
+        "layers.1.bias", "layers.1.running_mean", "layers.1.running_var", "layers.1.weight"]
+    assert not any(k.startswith("layers.3.") for k in tensors)  # Dropout holds no arrays
+    architecture = json.loads(meta["architecture"])
+    assert architecture[1] == {"type": "BatchNorm",
+                               "config": {"n": 6, "momentum": 0.2, "eps": 1e-4}}
+    assert architecture[3] == {"type": "Dropout", "config": {"p": 0.3}}
+    trainable = json.loads(meta["trainable"])
+    assert "layers.1.weight" in trainable and "layers.1.running_mean" not in trainable
+
+
+def test_loading_a_dropout_net_draws_nothing_from_the_global_generator(tmp_path):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net().save(path)
+    backend.seed(3)
+    expected = backend.rng().random(4)
+    backend.seed(3)
+    cr.load(path)
+    np.testing.assert_array_equal(backend.rng().random(4), expected)
+
+
+def test_missing_buffer(tmp_path):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net().save(path)
+    tensors, meta = parts(path)
+    del tensors["layers.1.running_var"]
+    expect_error(write(tmp_path, tensors, meta), "missing tensor", "layers.1.running_var")
+
+
+def test_buffer_shape_mismatch(tmp_path):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net().save(path)
+    tensors, meta = parts(path)
+    tensors["layers.1.running_mean"] = np.zeros(5, np.float32)
+    expect_error(write(tmp_path, tensors, meta), "shape mismatch", "'layers.1.running_mean'",
+                 "expects (6,)", "holds (5,)")
+
+
+def test_buffer_dtype_mismatch(tmp_path):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net().save(path)
+    tensors, meta = parts(path)
+    tensors["layers.1.running_var"] = tensors["layers.1.running_var"].astype(np.float64)
+    expect_error(write(tmp_path, tensors, meta), "dtype mismatch", "layers.1.running_var")
+
+
+def test_non_finite_buffer(tmp_path):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net().save(path)
+    tensors, meta = parts(path)
+    tensors["layers.1.running_var"][2] = np.nan
+    expect_error(write(tmp_path, tensors, meta), "NaN or inf", "layers.1.running_var")
+
+
+def test_save_refuses_a_nan_buffer(tmp_path):
+    net = make_regularised_net()
+    net.layers[1].running_mean[0] = np.inf
+    with pytest.raises(InvalidValueError, match="layers.1.running_mean"):
+        net.save(tmp_path / "model.safetensors")
+
+
+@pytest.mark.parametrize("index, config, fragment", [
+    (3, {"p": 1.5}, "layer 3 (Dropout) cannot be built"),
+    (1, {"n": 6, "momentum": 0.2, "eps": -1.0}, "layer 1 (BatchNorm) cannot be built"),
+])
+def test_bad_config_for_the_new_layers(tmp_path, index, config, fragment):
+    path = tmp_path / "model.safetensors"
+    make_regularised_net().save(path)
+    tensors, meta = parts(path)
+    architecture = json.loads(meta["architecture"])
+    architecture[index]["config"] = config
+    meta["architecture"] = json.dumps(architecture)
+    expect_error(write(tmp_path, tensors, meta), fragment)
