@@ -1,5 +1,5 @@
 """chainrule: feed-forward neural networks with backpropagation written out layer by layer."""
-from . import backend, callbacks, datasets, init, losses, metrics, optim
+from . import backend, callbacks, data, datasets, init, losses, metrics, optim
 from .errors import (ChainruleError, DataError, DTypeError, InvalidValueError, ModelFileError,
                      ShapeError, UnknownNameError)
 from .gradcheck import gradcheck
@@ -7,7 +7,7 @@ from .layers import (BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU
                      Tanh)
 from .losses import L1, L2, MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .network import Sequential, mlp
-from .optim import SGD
+from .optim import SGD, AdaGrad, Adam, AdamW, RMSProp
 from .parameter import Parameter
 from .training import DivergenceWarning, History
 
@@ -21,7 +21,7 @@ def load(path):
     return _load(path)
 
 
-__all__ = ["BatchNorm", "Dropout", "L1", "BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
+__all__ = ["AdaGrad", "Adam", "AdamW", "RMSProp", "BatchNorm", "Dropout", "L1", "BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
            "Dense", "DivergenceWarning", "History", "Identity", "InvalidValueError", "L2", "Layer",
            "LeakyReLU", "MSE", "ModelFileError", "Parameter", "ReLU", "SGD", "Sequential",
            "ShapeError", "Sigmoid", "Softmax", "SquaredError", "Tanh", "UnknownNameError",

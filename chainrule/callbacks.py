@@ -1,4 +1,6 @@
-"""Callbacks for ``fit``: ``cr.callbacks.Callback``, ``ProgressLogger``..."""
-from .training.callbacks import Callback, ProgressLogger, TrainingState
+"""Callbacks for ``fit``: ``cr.callbacks.EarlyStopping``, ``ModelCheckpoint``..."""
+from .training.callbacks import (CSVLogger, Callback, EarlyStopping, LearningRateScheduler,
+                                 ModelCheckpoint, ProgressBar, ProgressLogger, TrainingState)
 
-__all__ = ["Callback", "ProgressLogger", "TrainingState"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint",
+           "ProgressBar", "ProgressLogger", "TrainingState"]

@@ -4,7 +4,7 @@ import sys
 
 from .. import __version__
 from ..errors import ChainruleError
-from . import evaluate, examples, predict, train
+from . import config, evaluate, examples, predict, train
 
 MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples}
 
@@ -35,11 +35,14 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.verb is None:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "config", None):
+            args = config.reparse(parser, argv, args)
         return VERBS[args.verb](args)
     except ChainruleError as e:
         print(f"chainrule {args.verb}: error: {e}", file=sys.stderr)

@@ -28,12 +28,21 @@ def batch_size(text):
     return value
 
 
-def positive(kind):
+def number(kind):
+    """An argparse type: ``kind(text)`` with a readable error."""
     def parse(text):
         try:
-            value = kind(text)
+            return kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+            name = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
+
+    return parse
+
+
+def positive(kind):
+    def parse(text):
+        value = number(kind)(text)
         if not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value

@@ -1,38 +1,109 @@
-"""``chainrule train``: build an MLP, train it, report the test score, save it."""
+"""``chainrule train``: build a network, train it, report the test score, save it."""
+import argparse
+import math
+import os
 import time
 
 import numpy as np
 
 from ..errors import InvalidValueError
-from .common import add_data_options, batch_size, hidden, load_data, positive
+from . import config
+from .common import add_data_options, batch_size, hidden, load_data, number, positive
 
 HELP = "train a network and save it"
 EPILOG = """examples:
   chainrule train                                  # an MLP on the bundled digits
-  chainrule train --dataset fashion-mnist --hidden 256 --epochs 5 --out fashion.safetensors
+  chainrule train --dataset fashion-mnist --hidden 256,128 --optimizer adam --dropout 0.2 \\
+                  --epochs 20 --out fashion.safetensors --plot loss.png
   chainrule train --csv iris.csv --target species --hidden 16,16 --epochs 200
   chainrule train --dataset moons --hidden 8 --activation tanh --batch-size full
+  chainrule train --config exp.toml                # the same settings from a file
 """
+DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.01, "rmsprop": 0.001, "adam": 0.001, "adamw": 0.001}
+
+
+def fraction(text):
+    value = number(float)(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def non_negative(kind):
+    def parse(text):
+        value = number(kind)(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    return parse
 
 
 def add_arguments(p):
+    p.add_argument("--config", metavar="TOML", help="read settings from a TOML file "
+                   "(flags given on the command line win)")
     add_data_options(p, "digits")
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                    help="auto: integer targets are classes, other numbers are regressed")
-    p.add_argument("--hidden", type=hidden, default=[64],
+    g = p.add_argument_group("network")
+    g.add_argument("--hidden", type=hidden, default=[64],
                    help="hidden layer sizes, comma separated (default: 64)")
-    p.add_argument("--activation", default="relu",
+    g.add_argument("--activation", default="relu",
                    help="hidden activation: relu, tanh, sigmoid, leaky_relu, identity")
-    p.add_argument("--lr", type=positive(float), default=0.05, help="learning rate (default 0.05)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--epochs", type=positive(int), default=20, help="passes over the data")
-    p.add_argument("--batch-size", type=batch_size, default=32,
+    g.add_argument("--init", default=None, help="initialiser: he, xavier, normal, uniform... "
+                   "(default: he for ReLU, xavier otherwise)")
+    g.add_argument("--dropout", type=fraction, default=0.0, help="dropout p after each hidden layer")
+    g.add_argument("--batchnorm", action="store_true", help="batch normalisation before each "
+                   "hidden activation")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", default="sgd", choices=sorted(DEFAULT_LR))
+    g.add_argument("--lr", type=positive(float), default=None,
+                   help="learning rate (default: 0.05 for SGD, 0.001 for Adam/AdamW/RMSProp)")
+    g.add_argument("--momentum", type=fraction, default=0.9, help="SGD/RMSProp momentum")
+    g.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
+    g.add_argument("--weight-decay", type=non_negative(float), default=0.0)
+    g.add_argument("--epochs", type=positive(int), default=20, help="passes over the data")
+    g.add_argument("--batch-size", type=batch_size, default=32,
                    help="examples per update: a number, or 'full' for batch gradient descent")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty lambda (seed 003)")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights, split and shuffling")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    p.add_argument("--out", default="model.safetensors", help="where to save the model")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    g.add_argument("--schedule", default="none",
+                   choices=["none", "step", "exponential", "cosine", "plateau"],
+                   help="learning-rate schedule")
+    g.add_argument("--schedule-per", default="epoch", choices=["epoch", "iteration"])
+    g.add_argument("--step-size", type=positive(int), default=10, help="step schedule: period")
+    g.add_argument("--gamma", type=positive(float), default=0.5,
+                   help="step/exponential/plateau factor")
+    g.add_argument("--warmup", type=non_negative(int), default=0, help="cosine: warm-up steps")
+    g.add_argument("--min-lr", type=non_negative(float), default=0.0, help="cosine/plateau floor")
+    g.add_argument("--clip-norm", type=positive(float), default=None,
+                   help="clip gradients to this global norm")
+    g = p.add_argument_group("regularisation and strategies")
+    g.add_argument("--l1", type=non_negative(float), default=0.0, help="L1 penalty lambda")
+    g.add_argument("--l2", type=non_negative(float), default=0.0,
+                   help="L2 penalty lambda (seed 003: lambda/(2m) sum w^2)")
+    g.add_argument("--early-stopping", type=non_negative(int), default=0, metavar="PATIENCE",
+                   help="stop after this many epochs without a better val_loss (0: off)")
+    g.add_argument("--min-delta", type=non_negative(float), default=0.0)
+    g.add_argument("--strategy", default="all", choices=["all", "misclassified"],
+                   help="misclassified: each epoch trains on the examples it gets wrong")
+    g.add_argument("--restarts", type=non_negative(int), default=0,
+                   help="re-draw the weights when the loss has not fallen (seed 003)")
+    g.add_argument("--restart-after", type=positive(int), default=10)
+    g.add_argument("--target-loss", type=positive(float), default=None,
+                   help="stop once the training loss is at or below this")
+    g.add_argument("--augment-shift", type=non_negative(int), default=0,
+                   help="images: random shifts of up to this many pixels")
+    g.add_argument("--augment-rotate", type=non_negative(float), default=0.0,
+                   help="images: random rotations of up to this many degrees")
+    g.add_argument("--augment-noise", type=non_negative(float), default=0.0,
+                   help="Gaussian noise of this standard deviation")
+    g = p.add_argument_group("run and output")
+    g.add_argument("--seed", type=int, default=0, help="seed of weights, split and shuffling")
+    g.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    g.add_argument("--out", default="model.safetensors", help="where to save the model")
+    g.add_argument("--checkpoint", metavar="PATH", help="also save a checkpoint every epoch")
+    g.add_argument("--log-csv", metavar="PATH", help="one CSV row of metrics per epoch")
+    g.add_argument("--plot", metavar="PNG", help="draw the error-versus-epoch graph (png/svg)")
+    g.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _classify(task, y):
@@ -44,11 +115,9 @@ def _classify(task, y):
     return task == "classification"
 
 
-def run(args, out):
-    from .. import data, mlp
-    from ..losses import CrossEntropy, SquaredError
-    from ..optim import SGD
-    from ..training import ProgressLogger
+def prepare_data(args):
+    """(X_train, y_train, X_test, y_test), classify?, scaling, arrays, name."""
+    from .. import data
 
     arrays, name = load_data(args, args.dtype, seed=args.seed)
     X_train, y_train, X_test, y_test = arrays
@@ -62,33 +131,132 @@ def run(args, out):
         X_train, X_test = data.standardize(X_train, X_test) if len(X_test) else (
             data.standardize(X_train), X_test)
         scaling = {"mean": mean.tolist(), "scale": std.tolist()}
-    n_out = int(max(y_train.max(), y_test.max() if len(y_test) else 0)) + 1 if classify else (
-        1 if y_train.ndim == 1 else y_train.shape[1])
-    sizes = [X_train.shape[1], *args.hidden, n_out]
-    net = mlp(sizes, activation=args.activation, output="softmax" if classify else "identity",
-              dtype=args.dtype, seed=args.seed)
+    return (X_train, y_train, X_test, y_test), classify, scaling, arrays, name
+
+
+def build_network(args, n_in, n_out, classify):
+    from .. import mlp
+
+    return mlp([n_in, *args.hidden, n_out], activation=args.activation,
+               output="softmax" if classify else "identity", init=args.init, dtype=args.dtype,
+               seed=args.seed, dropout=args.dropout, batchnorm=args.batchnorm)
+
+
+def build_optimizer(args):
+    from .. import optim
+
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    wd = args.weight_decay
+    if args.optimizer == "sgd":
+        return optim.SGD(lr, momentum=args.momentum, nesterov=args.nesterov, weight_decay=wd)
+    if args.optimizer == "adagrad":
+        return optim.AdaGrad(lr, weight_decay=wd)
+    if args.optimizer == "rmsprop":
+        return optim.RMSProp(lr, momentum=args.momentum if args.nesterov else 0.0, weight_decay=wd)
+    if args.optimizer == "adam":
+        return optim.Adam(lr, weight_decay=wd)
+    return optim.AdamW(lr, weight_decay=wd or 0.01)
+
+
+def build_callbacks(args, optimizer, n_train, out, validation):
+    from .. import callbacks
+    from ..optim import schedules
+
+    found = []
+    if args.schedule != "none":
+        steps = args.epochs if args.schedule_per == "epoch" else args.epochs * _iterations(
+            n_train, args.batch_size)
+        options = {"step": {"step_size": args.step_size, "gamma": args.gamma},
+                   "exponential": {"gamma": args.gamma},
+                   "cosine": {"total_steps": steps, "min_lr": args.min_lr,
+                              "warmup_steps": args.warmup},
+                   "plateau": {"factor": args.gamma, "min_lr": args.min_lr}}[args.schedule]
+        schedule = schedules.get(args.schedule, optimizer, **options)
+        monitor = None
+        if args.schedule == "plateau":
+            monitor = "val_loss" if validation else "loss"
+        found.append(callbacks.LearningRateScheduler(schedule, per=args.schedule_per,
+                                                     monitor=monitor))
+    if args.early_stopping:
+        if not validation:
+            raise InvalidValueError("--early-stopping watches val_loss: the data set needs a "
+                                    "test split")
+        found.append(callbacks.EarlyStopping(patience=args.early_stopping,
+                                             min_delta=args.min_delta))
+    if args.checkpoint:
+        found.append(callbacks.ModelCheckpoint(args.checkpoint))
+    if args.log_csv:
+        found.append(callbacks.CSVLogger(args.log_csv))
+    if not args.quiet:
+        found.append(callbacks.ProgressBar(out))
+    return found
+
+
+def _iterations(n, batch):
+    return 1 if batch is None else math.ceil(n / batch)
+
+
+def build_augment(args, n_features):
+    if not (args.augment_shift or args.augment_rotate or args.augment_noise):
+        return None
+    from ..data.augment import Augment
+
+    side = math.isqrt(n_features)
+    shape = (side, side) if side * side == n_features else None
+    if shape is None and (args.augment_shift or args.augment_rotate):
+        raise InvalidValueError(f"shift/rotate augmentation needs square images; this data has "
+                                f"{n_features} features per example")
+    return Augment(image_shape=shape or (1, n_features), shift=args.augment_shift,
+                   rotate=args.augment_rotate, noise=args.augment_noise, seed=args.seed)
+
+
+def prepare_training(args, out, X_train, y_train, validation, classify):
+    """The network the settings describe, and a function that trains it.
+
+    The function returns (history, optimizer, seconds). They are apart so that an
+    interrupted run can still save the network it was training.
+    """
+    from ..losses import CrossEntropy, SquaredError
+
+    n_out = int(max(y_train.max(), validation[1].max() if validation else 0)) + 1 if classify \
+        else (1 if y_train.ndim == 1 else y_train.shape[1])
+    net = build_network(args, X_train.shape[1], n_out, classify)
+    optimizer = build_optimizer(args)
     loss = CrossEntropy() if classify else SquaredError()
-    optimizer = SGD(args.lr, momentum=args.momentum)
-    out.write(f"training {'-'.join(map(str, sizes))} {args.activation} network on {name}: "
-              f"{len(X_train)} training and {len(X_test)} test examples\n")
-    callbacks = [] if args.quiet else [ProgressLogger(out)]
+    callbacks = build_callbacks(args, optimizer, len(X_train), out, validation)
+    augment = build_augment(args, X_train.shape[1])
+
+    def train():
+        start = time.perf_counter()
+        history = net.fit(X_train, y_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
+                          batch_size=args.batch_size, seed=args.seed, validation_data=validation,
+                          callbacks=callbacks, l1=args.l1, l2=args.l2, clip_norm=args.clip_norm,
+                          strategy=args.strategy, restarts=args.restarts,
+                          restart_after=args.restart_after, target_loss=args.target_loss,
+                          augment=augment)
+        return history, optimizer, time.perf_counter() - start
+
+    return net, train
+
+
+def run(args, out):
+    (X_train, y_train, X_test, y_test), classify, scaling, arrays, name = prepare_data(args)
     validation = (X_test, y_test) if len(X_test) else None
+    net, train = prepare_training(args, out, X_train, y_train, validation, classify)
+    out.write(f"training {'-'.join(map(str, net.sizes))} {args.activation} network on {name}: "
+              f"{len(X_train)} training and {len(X_test)} test examples\n")
     metadata = {"dataset": name, "task": "classification" if classify else "regression",
                 "features": list(getattr(arrays, "features", ())),
                 "classes": getattr(arrays, "classes", None), "scaling": scaling,
-                "loss": type(loss).__name__, "optimizer": repr(optimizer),
-                "batch_size": args.batch_size, "seed": args.seed}
-    start = time.perf_counter()
+                "seed": args.seed}
     try:
-        history = net.fit(X_train, y_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
-                          batch_size=args.batch_size, seed=args.seed, validation_data=validation,
-                          callbacks=callbacks, l2=args.l2)
+        history, optimizer, seconds = train()
     except KeyboardInterrupt:
         net.save(args.out, metadata={**metadata, "interrupted": True})
         out.write(f"\ninterrupted: the weights so far are saved in {args.out}\n")
         return 130
-    seconds = time.perf_counter() - start
-    metadata["epochs"] = history.epochs
+    metadata.update(optimizer=repr(optimizer), epochs=history.epochs,
+                    stop_reason=history.stop_reason)
     if validation is not None:
         score = net.evaluate(X_test, y_test, metrics=("accuracy",) if classify else ("mse",))
         metadata.update({k: v if np.isfinite(v) else None for k, v in score.items()})
@@ -97,5 +265,12 @@ def run(args, out):
         out.write(f"{label}: {value:.4f}  ({history.epochs} epochs, {history.iterations} "
                   f"iterations, {seconds:.1f}s)\n")
     net.save(args.out, metadata=metadata)
-    out.write(f"saved {args.out}\n")
+    settings = os.path.splitext(args.out)[0] + ".toml"
+    config.write(settings, args)
+    out.write(f"saved {args.out} (settings: {settings})\n")
+    if args.plot:
+        from ..plots import loss_curve
+
+        loss_curve(history, args.plot)
+        out.write(f"plotted {args.plot}\n")
     return 0

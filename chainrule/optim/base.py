@@ -1,42 +1,209 @@
-"""What every optimiser shares: hyper-parameter checks and per-parameter state."""
-import math
+"""What every optimiser shares: hyper-parameter checks, per-parameter state, checkpoints.
 
+An optimiser changes ``p.value`` in place from ``p.grad``. Its memory (momentum,
+running averages...) is a small dict of arrays per parameter, created lazily on the
+parameter's first update, so building an optimiser costs nothing and a frozen
+parameter never gets any. ``state_dict``/``load_state_dict`` turn that memory into
+JSON-able numbers plus named arrays, the two halves of a checkpoint file.
+"""
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend
 from ..errors import InvalidValueError
 
 
-def check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0:
-        raise InvalidValueError(f"Invalid {name}: {value} (must be a finite number > 0)")
+def _number(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidValueError(f"Invalid {name}: {value!r} (must be a number)")
     return float(value)
+
+
+def check_positive(name, value):
+    """A finite number > 0 (learning rates, epsilons), else ``Invalid <name>: <value>``."""
+    number = _number(name, value)
+    if not math.isfinite(number) or number <= 0:
+        raise InvalidValueError(f"Invalid {name}: {value} (must be a finite number > 0)")
+    return number
+
+
+def check_non_negative(name, value):
+    """A finite number >= 0 (weight decay)."""
+    number = _number(name, value)
+    if not math.isfinite(number) or number < 0:
+        raise InvalidValueError(f"Invalid {name}: {value} (must be a finite number >= 0)")
+    return number
 
 
 def check_fraction(name, value):
-    if not 0.0 <= value < 1.0:
+    """A number in [0, 1): decay rates of running averages and momentum."""
+    number = _number(name, value)
+    if not 0.0 <= number < 1.0:
         raise InvalidValueError(f"Invalid {name}: {value} (must be in [0, 1))")
-    return float(value)
+    return number
 
 
 class Optimizer:
-    """Base class. ``step(params)`` updates ``value`` in place from ``grad``.
+    """Base class. ``step(params)`` updates every trainable parameter in place.
 
-    State (momentum buffers...) lives in ``self.state``, a dict keyed by the parameter
-    object and created lazily on the first step; frozen parameters are skipped.
+    A subclass gives ``init_state(p)`` (the zero buffers one parameter needs, as a dict
+    name -> array) and ``update(p, state)`` (the update rule, written with in-place
+    array operations). Its hyper-parameters are the arguments of its ``__init__``,
+    stored under the same names; ``lr`` is the current learning rate, which schedules
+    change between steps.
+
+    Attributes:
+        lr: the learning rate used by the next step.
+        iterations: steps taken so far.
+        state: ``{parameter: {buffer name: array}}``.
     """
 
     def __init__(self, lr):
         self.lr = check_positive("learning rate", lr)
         self.state = {}
         self.iterations = 0
+        self._work = {}
 
+    # ---- the update -------------------------------------------------------------------
     def step(self, params):
+        """One update of every trainable parameter from its current ``grad``."""
         self.iterations += 1
         for p in params:
-            if p.trainable:
-                self.update(p)
+            if not p.trainable:
+                continue
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self.init_state(p)
+            self.update(p, state)
 
-    def update(self, p):
+    def init_state(self, p):
+        """The buffers ``p`` needs, all zero: ``{name: array}`` (empty if none)."""
+        return {}
+
+    def update(self, p, state):
         raise NotImplementedError
 
+    def scratch(self, p, slot=0):
+        """A work array shaped like ``p``, for intermediate results of one update.
+
+        Shared by all parameters (one flat buffer per dtype and slot, as large as the
+        largest parameter), so steps allocate nothing; its contents mean nothing once
+        ``update`` returns.
+        """
+        value = p.value
+        key = (type(value), value.dtype, slot)
+        buf = self._work.get(key)
+        if buf is None or buf.size < value.size:
+            buf = self._work[key] = backend.xp.empty(value.size, dtype=value.dtype)
+        return buf[:value.size].reshape(value.shape)
+
+    def l2_gradient(self, p):
+        r"""The gradient with the L2 term of coupled weight decay: :math:`g + \lambda w`.
+
+        Parameters with ``decay=False`` (biases) are not decayed, as with the ``l2=``
+        penalty of ``fit``. Without decay this is ``p.grad`` itself, which callers only read.
+        """
+        if not (self.weight_decay and p.decay):
+            return p.grad
+        g = self.scratch(p, 0)
+        backend.xp.multiply(p.value, self.weight_decay, out=g)
+        g += p.grad
+        return g
+
+    # ---- hyper-parameters and checkpoints ---------------------------------------------
+    @classmethod
+    def hyper_names(cls):
+        """The constructor's arguments, which are also the attribute names."""
+        return list(inspect.signature(cls.__init__).parameters)[1:]
+
+    def state_dict(self, params):
+        """The optimiser's state as ``{"hyper": {...}, "arrays": {...}}``.
+
+        ``hyper`` holds JSON-able numbers: the hyper-parameters (with the current ``lr``),
+        the step count and the optimiser's class name. ``arrays`` holds copies of the
+        buffers, keyed ``"<index of the parameter in params>.<buffer name>"``.
+        """
+        hyper = {"optimizer": type(self).__name__, "iterations": self.iterations}
+        hyper.update({name: getattr(self, name) for name in self.hyper_names()})
+        arrays = {}
+        for i, p in enumerate(params):
+            for name, buf in self.state.get(p, {}).items():
+                arrays[f"{i}.{name}"] = np.array(backend.to_numpy(buf))
+        return {"hyper": hyper, "arrays": arrays}
+
+    def load_state_dict(self, params, state):
+        """Restore what ``state_dict(params)`` returned, so training continues bit for bit.
+
+        Everything is checked before anything changes: the optimiser type, every
+        hyper-parameter, and each array's key, shape and dtype against the buffer the
+        parameter at that index needs.
+        """
+        params = list(params)
+        if not isinstance(state, dict) or set(state) != {"hyper", "arrays"}:
+            raise InvalidValueError("optimiser state must be a dict with keys 'hyper' and "
+                                    "'arrays', as returned by state_dict(params)")
+        configured = self._checked_hyper(state["hyper"])
+        new_state = {}  # parameter index -> its fresh buffers, filled from the arrays
+        for key, value in state["arrays"].items():
+            index, _, name = str(key).partition(".")
+            if not index.isdigit() or int(index) >= len(params):
+                raise InvalidValueError(f"optimiser state key {key!r} does not name one of the "
+                                        f"{len(params)} parameters ('<index>.<buffer>')")
+            index = int(index)
+            if index not in new_state:
+                new_state[index] = configured.init_state(params[index])
+            buffers = new_state[index]
+            if name not in buffers:
+                raise InvalidValueError(f"optimiser state key {key!r}: {type(self).__name__} "
+                                        f"keeps {sorted(buffers) or 'no buffers'} for a parameter")
+            _copy_into(key, buffers[name], value)
+        for index, buffers in new_state.items():
+            for name in buffers:
+                if f"{index}.{name}" not in state["arrays"]:
+                    raise InvalidValueError(f"optimiser state key '{index}.{name}' is missing")
+        for name in self.hyper_names():
+            setattr(self, name, getattr(configured, name))
+        self.iterations = configured.iterations
+        self.state = {params[index]: buffers for index, buffers in new_state.items()}
+
+    def _checked_hyper(self, hyper):
+        """A fresh optimiser of this type configured from ``hyper``, or a clear error."""
+        if not isinstance(hyper, dict):
+            raise InvalidValueError(f"optimiser state 'hyper' must be a dict, got {hyper!r}")
+        kind = hyper.get("optimizer")
+        if kind != type(self).__name__:
+            raise InvalidValueError(f"optimiser state is for {kind}, not {type(self).__name__}")
+        names = self.hyper_names()
+        expected = {"optimizer", "iterations", *names}
+        for key in sorted(set(hyper) ^ expected):
+            what = "is missing" if key in expected else "is not a hyper-parameter of"
+            raise InvalidValueError(f"optimiser state key {key!r} {what} {type(self).__name__}")
+        iterations = hyper["iterations"]
+        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) \
+                or iterations < 0:
+            raise InvalidValueError(f"optimiser state 'iterations' must be an integer >= 0, "
+                                    f"got {iterations!r}")
+        # A schedule may have driven lr to 0 (the end of a cosine), which __init__ refuses.
+        lr = check_non_negative("learning rate", hyper["lr"])
+        configured = type(self)(**{name: hyper[name] for name in names if name != "lr"}, lr=1.0)
+        configured.lr, configured.iterations = lr, int(iterations)
+        return configured
+
     def __repr__(self):
-        return f"{type(self).__name__}(lr={self.lr})"
+        defaults = inspect.signature(type(self).__init__).parameters
+        parts = [f"{name}={getattr(self, name)}" for name in self.hyper_names()
+                 if name == "lr" or getattr(self, name) != defaults[name].default]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _copy_into(key, buf, value):
+    """Copy a saved array into a fresh buffer after checking its shape and dtype."""
+    array = np.asarray(backend.to_numpy(value))
+    if array.shape != tuple(buf.shape):
+        raise InvalidValueError(f"optimiser state key {key!r}: shape {array.shape} does not "
+                                f"match the parameter's buffer {tuple(buf.shape)}")
+    backend.check_same_dtype(f"optimiser state key {key!r}", buf.dtype, array.dtype)
+    buf[...] = backend.xp.asarray(array) if isinstance(buf, backend.xp.ndarray) else array

@@ -14,7 +14,7 @@ import numpy as np
 from .. import losses as losses_
 from ..errors import InvalidValueError, NotAvailableError, ShapeError
 from ..layers import Sigmoid, Softmax
-from ..optim import SGD
+from ..optim import SGD, clip_grad_norm
 from .callbacks import TrainingState
 from .history import History
 
@@ -185,73 +185,87 @@ def _train_with_restarts(setup, restarts, restart_after):
 
 
 def _train(setup, stall_check=None):
-    net, loss, optimizer = setup.net, setup.loss, setup.optimizer
-    params = net.parameters()
     history = History()
-    state = TrainingState(net, optimizer, history, setup.epochs)
+    state = TrainingState(setup.net, setup.optimizer, history, setup.epochs)
     for cb in setup.callbacks:
         cb.on_train_begin(state)
-    for _ in range(setup.epochs):
-        X, target = _epoch_data(setup)
-        if len(X) == 0:
-            state.stop_reason = "all_classified"
-            break
-        n = len(X)
-        bounds = _batch_bounds(n, setup.batch_size, setup.merge_single)
-        state.batches = len(bounds)
+    try:
+        _epochs(setup, state, stall_check)
+    except BaseException as error:  # Ctrl-C included: callbacks close bars and files
         for cb in setup.callbacks:
-            cb.on_epoch_begin(state)
-        last_good = [p.value.copy() for p in params]
-        total, correct = 0.0, 0.0
-        for state.batch, (start, stop) in enumerate(bounds):
-            xb, tb = X[start:stop], target[start:stop]
-            if setup.augment is not None:
-                xb = setup.augment(xb)
-            value, out = net.compute_gradients(loss, xb, tb, setup.penalty)
-            if not math.isfinite(value):
-                _diverged(state, value, params, last_good)
-                break
-            if setup.clip_norm is not None:
-                from ..optim import clip_grad_norm
-
-                clip_grad_norm(params, setup.clip_norm)
-            optimizer.step(params)
-            state.iteration += 1
-            state.batch_loss = value
-            total += value * len(xb)
-            if setup.with_accuracy:
-                correct += int(_hits(out, tb).sum())
-            for cb in setup.callbacks:
-                cb.on_batch_end(state)
-        if state.stop_reason == "diverged":
-            break
-        logs = {"loss": total / n}
-        if setup.with_accuracy:
-            logs["accuracy"] = correct / n
-        if setup.validation is not None:
-            logs["val_loss"], val_out = evaluate_loss(net, loss, *setup.validation)
-            if setup.with_accuracy:
-                logs["val_accuracy"] = float(_hits(val_out, setup.validation[1]).mean())
-        history.append(logs)
-        state.epoch += 1
-        state.logs = logs
-        for cb in setup.callbacks:
-            cb.on_epoch_end(state)
-        if setup.target_loss is not None and logs["loss"] <= setup.target_loss:
-            state.stop_reason = "target_loss"
-            break
-        if stall_check is not None and state.epoch == stall_check and \
-                not history["loss"][-1] < history["loss"][0]:
-            state.stop_reason = "stalled"
-            break
-        if state.stop:
-            state.stop_reason = state.stop_reason or "callback"
-            break
+            cb.on_exception(state, error)
+        raise
     history.epochs, history.iterations = state.epoch, state.iteration
     history.stop_reason = state.stop_reason or "epochs"
     for cb in setup.callbacks:
         cb.on_train_end(state)
     return history
+
+
+def _epochs(setup, state, stall_check):
+    history = state.history
+    for _ in range(setup.epochs):
+        X, target = _epoch_data(setup)
+        if len(X) == 0:
+            state.stop_reason = "all_classified"
+            return
+        logs = _epoch(setup, state, X, target)
+        if logs is None:  # diverged
+            return
+        state.epoch += 1
+        state.logs = logs
+        for cb in setup.callbacks:
+            cb.on_epoch_end(state)
+        history.append(logs)  # after the callbacks, which may add keys such as "lr"
+        if setup.target_loss is not None and logs["loss"] <= setup.target_loss:
+            state.stop_reason = "target_loss"
+            return
+        if stall_check is not None and state.epoch == stall_check and \
+                not history["loss"][-1] < history["loss"][0]:
+            state.stop_reason = "stalled"
+            return
+        if state.stop:
+            state.stop_reason = state.stop_reason or "callback"
+            return
+
+
+def _epoch(setup, state, X, target):
+    """One pass over (X, target): the epoch's logs, or None when the loss diverged."""
+    net, loss, optimizer = setup.net, setup.loss, setup.optimizer
+    params = net.parameters()
+    n = len(X)
+    bounds = _batch_bounds(n, setup.batch_size, setup.merge_single)
+    state.batches = len(bounds)
+    for cb in setup.callbacks:
+        cb.on_epoch_begin(state)
+    last_good = [p.value.copy() for p in params]
+    total, correct = 0.0, 0
+    for state.batch, (start, stop) in enumerate(bounds):
+        xb, tb = X[start:stop], target[start:stop]
+        if setup.augment is not None:
+            xb = setup.augment(xb)
+        value, out = net.compute_gradients(loss, xb, tb, setup.penalty)
+        if not math.isfinite(value):
+            _diverged(state, value, params, last_good)
+            return None
+        if setup.clip_norm is not None:
+            clip_grad_norm(params, setup.clip_norm)
+        optimizer.step(params)
+        state.iteration += 1
+        state.batch_loss = value
+        total += value * len(xb)
+        if setup.with_accuracy:
+            correct += int(_hits(out, tb).sum())
+        for cb in setup.callbacks:
+            cb.on_batch_end(state)
+    logs = {"loss": total / n}
+    if setup.with_accuracy:
+        logs["accuracy"] = correct / n
+    if setup.validation is not None:
+        logs["val_loss"], val_out = evaluate_loss(net, loss, *setup.validation)
+        if setup.with_accuracy:
+            logs["val_accuracy"] = float(_hits(val_out, setup.validation[1]).mean())
+    return logs
 
 
 def _batch_bounds(n, batch_size, merge_single):

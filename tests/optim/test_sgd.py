@@ -1,3 +1,6 @@
+"""SGD: single steps and trajectories against the update rule written out by hand."""
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -60,3 +63,115 @@ def test_invalid_momentum():
         cr.SGD(0.1, momentum=1.5)
     with pytest.raises(cr.InvalidValueError, match="Nesterov"):
         cr.SGD(0.1, nesterov=True)
+
+
+# f(w) = 1/2 w^T A w - b^T w, A symmetric positive definite; its gradient is A w - b.
+A = [[3.0, 0.5, 0.0], [0.5, 2.0, -0.4], [0.0, -0.4, 1.0]]
+B = [1.0, -2.0, 0.5]
+W0 = [0.3, -0.7, 1.2]
+X = np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 0.2]])
+Y = np.array([0.3, -0.5, 0.9, 0.1])
+
+
+def gradient(w):
+    return [sum(a * x for a, x in zip(row, w)) - b for row, b in zip(A, B)]
+
+
+def follow_quadratic(opt, rule, steps=25):
+    """Optimiser and scalar rule each descend f from W0 on their own; compare every step."""
+    p = cr.Parameter(np.array(W0), "w")
+    w, states = list(W0), [{} for _ in W0]
+    for t in range(1, steps + 1):
+        p.grad[...] = gradient(p.value.tolist())
+        opt.step([p])
+        w = [rule(wi, gi, s, t) for wi, gi, s in zip(w, gradient(w), states)]
+        np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
+    return np.array(w)
+
+
+def follow_network(opt, rule, steps=20):
+    """A 2-3-1 tanh network: the rule replays the network's gradients weight by weight."""
+    net = cr.mlp([2, 3, 1], activation="tanh", output="identity", dtype="float64", seed=0)
+    loss = cr.SquaredError()
+    target = loss.prepare_target(Y, 1, net.dtype)
+    params = net.parameters()
+    ref = [p.value.copy() for p in params]
+    states = [[{} for _ in range(p.value.size)] for p in params]
+    for t in range(1, steps + 1):
+        net.compute_gradients(loss, X, target)
+        for p, w, st in zip(params, ref, states):
+            flat_w, flat_g = w.reshape(-1), p.grad.reshape(-1)
+            for i in range(flat_w.size):
+                flat_w[i] = rule(float(flat_w[i]), float(flat_g[i]), st[i], t, decay=p.decay)
+        opt.step(params)
+        for p, w in zip(params, ref):
+            np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
+    return ref
+def sgd_rule(w, g, s, t, lr, momentum=0.0, nesterov=False, weight_decay=0.0, decay=True):
+    """torch's SGD (dampening 0) for one weight; s keeps the momentum buffer b."""
+    if decay:
+        g = g + weight_decay * w
+    if momentum:
+        s["b"] = g if t == 1 else momentum * s["b"] + g
+        g = g + momentum * s["b"] if nesterov else s["b"]
+    return w - lr * g
+
+
+CASES = {
+    "plain": (lambda: cr.SGD(0.1), dict(lr=0.1)),
+    "momentum": (lambda: cr.SGD(0.05, momentum=0.9), dict(lr=0.05, momentum=0.9)),
+    "nesterov": (lambda: cr.SGD(0.05, momentum=0.9, nesterov=True),
+                 dict(lr=0.05, momentum=0.9, nesterov=True)),
+    "weight-decay": (lambda: cr.SGD(0.1, weight_decay=0.3), dict(lr=0.1, weight_decay=0.3)),
+    "all": (lambda: cr.SGD(0.05, momentum=0.5, nesterov=True, weight_decay=0.3),
+            dict(lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.3)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_quadratic_trajectory(case):
+    make, hyper = CASES[case]
+    w = follow_quadratic(make(), partial(sgd_rule, **hyper))
+    assert np.abs(w - W0).max() > 0.5
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_network_trajectory(case):
+    make, hyper = CASES[case]
+    follow_network(make(), partial(sgd_rule, **hyper))
+
+
+def test_weight_decay_skips_parameters_without_decay():
+    bias = cr.Parameter(np.array([2.0]), "bias", decay=False)
+    bias.grad[...] = 0.5
+    cr.SGD(0.1, weight_decay=0.01).step([bias])
+    assert bias.value[0] == pytest.approx(2.0 - 0.1 * 0.5)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: cr.SGD(0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
+    (lambda: cr.SGD(0.1, weight_decay=-1), "Invalid weight_decay value: -1"),
+    (lambda: cr.SGD(True), "Invalid learning rate: True"),
+])
+def test_bad_hyper_parameters(make, match):
+    with pytest.raises(cr.InvalidValueError, match=match):
+        make()
+
+
+def test_repr():
+    assert repr(cr.SGD(0.1, momentum=0.9)) == "SGD(lr=0.1, momentum=0.9)"
+    assert repr(cr.SGD(0.5)) == "SGD(lr=0.5)"
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    ours = cr.SGD(0.05, momentum=0.5, nesterov=True, weight_decay=0.3)
+    p = cr.Parameter(np.array(W0), "w")
+    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    theirs = torch.optim.SGD([q], lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.3)
+    for _ in range(25):
+        p.grad[...] = gradient(p.value.tolist())
+        ours.step([p])
+        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
+        theirs.step()
+        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)

@@ -1,0 +1,121 @@
+"""AdaGrad against its update rule written out by hand, one weight at a time."""
+import math
+from functools import partial
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.optim import AdaGrad
+
+# f(w) = 1/2 w^T A w - b^T w, A symmetric positive definite; its gradient is A w - b.
+A = [[3.0, 0.5, 0.0], [0.5, 2.0, -0.4], [0.0, -0.4, 1.0]]
+B = [1.0, -2.0, 0.5]
+W0 = [0.3, -0.7, 1.2]
+X = np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 0.2]])
+Y = np.array([0.3, -0.5, 0.9, 0.1])
+
+
+def gradient(w):
+    return [sum(a * x for a, x in zip(row, w)) - b for row, b in zip(A, B)]
+
+
+def follow_quadratic(opt, rule, steps=25):
+    """Optimiser and scalar rule each descend f from W0 on their own; compare every step."""
+    p = cr.Parameter(np.array(W0), "w")
+    w, states = list(W0), [{} for _ in W0]
+    for t in range(1, steps + 1):
+        p.grad[...] = gradient(p.value.tolist())
+        opt.step([p])
+        w = [rule(wi, gi, s, t) for wi, gi, s in zip(w, gradient(w), states)]
+        np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
+    return np.array(w)
+
+
+def follow_network(opt, rule, steps=20):
+    """A 2-3-1 tanh network: the rule replays the network's gradients weight by weight."""
+    net = cr.mlp([2, 3, 1], activation="tanh", output="identity", dtype="float64", seed=0)
+    loss = cr.SquaredError()
+    target = loss.prepare_target(Y, 1, net.dtype)
+    params = net.parameters()
+    ref = [p.value.copy() for p in params]
+    states = [[{} for _ in range(p.value.size)] for p in params]
+    for t in range(1, steps + 1):
+        net.compute_gradients(loss, X, target)
+        for p, w, st in zip(params, ref, states):
+            flat_w, flat_g = w.reshape(-1), p.grad.reshape(-1)
+            for i in range(flat_w.size):
+                flat_w[i] = rule(float(flat_w[i]), float(flat_g[i]), st[i], t, decay=p.decay)
+        opt.step(params)
+        for p, w in zip(params, ref):
+            np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
+    return ref
+def adagrad_rule(w, g, s, t, lr, eps=1e-10, weight_decay=0.0, decay=True):
+    """torch's Adagrad (lr_decay=0) for one weight; s keeps the sum of squared gradients."""
+    if decay:
+        g = g + weight_decay * w
+    s["sum"] = s.get("sum", 0.0) + g * g
+    return w - lr * g / (math.sqrt(s["sum"]) + eps)
+
+
+CASES = {
+    "plain": (lambda: AdaGrad(0.5), dict(lr=0.5)),
+    "eps": (lambda: AdaGrad(0.5, eps=0.1), dict(lr=0.5, eps=0.1)),
+    "weight-decay": (lambda: AdaGrad(0.5, weight_decay=0.2), dict(lr=0.5, weight_decay=0.2)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_quadratic_trajectory(case):
+    make, hyper = CASES[case]
+    w = follow_quadratic(make(), partial(adagrad_rule, **hyper))
+    assert np.abs(w - W0).max() > 0.5
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_network_trajectory(case):
+    make, hyper = CASES[case]
+    follow_network(make(), partial(adagrad_rule, **hyper))
+
+
+def test_first_step_moves_every_weight_by_about_lr():
+    # G_1 = g^2, so w_1 = w_0 - lr g / (|g| + eps): the size of g does not matter.
+    p = cr.Parameter(np.array([1.0, 1.0]), "w")
+    p.grad[...] = [1e-3, -50.0]
+    AdaGrad(0.1).step([p])
+    expected = [1.0 - 0.1 * 1e-3 / (1e-3 + 1e-10), 1.0 + 0.1 * 50.0 / (50.0 + 1e-10)]
+    np.testing.assert_allclose(p.value, expected, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(p.value, [0.9, 1.1], rtol=0, atol=1e-7)
+
+
+def test_frozen_parameter_is_skipped():
+    p = cr.Parameter(np.array([1.0]), "w", trainable=False)
+    p.grad[...] = 3.0
+    opt = AdaGrad(0.1)
+    opt.step([p])
+    assert p.value[0] == 1.0 and not opt.state
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: AdaGrad(-1), "Invalid learning rate: -1"),
+    (lambda: AdaGrad(float("inf")), "Invalid learning rate: inf"),
+    (lambda: AdaGrad(0.1, eps=-1e-10), "Invalid epsilon value: -1e-10"),
+    (lambda: AdaGrad(0.1, weight_decay=-0.5), "Invalid weight_decay value: -0.5"),
+])
+def test_bad_hyper_parameters(make, match):
+    with pytest.raises(cr.InvalidValueError, match=match):
+        make()
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    ours = AdaGrad(0.5, weight_decay=0.2)
+    p = cr.Parameter(np.array(W0), "w")
+    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    theirs = torch.optim.Adagrad([q], lr=0.5, weight_decay=0.2)
+    for _ in range(25):
+        p.grad[...] = gradient(p.value.tolist())
+        ours.step([p])
+        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
+        theirs.step()
+        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)

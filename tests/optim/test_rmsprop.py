@@ -1,0 +1,143 @@
+"""RMSProp against its update rule written out by hand, one weight at a time."""
+import math
+from functools import partial
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.optim import RMSProp
+
+# f(w) = 1/2 w^T A w - b^T w, A symmetric positive definite; its gradient is A w - b.
+A = [[3.0, 0.5, 0.0], [0.5, 2.0, -0.4], [0.0, -0.4, 1.0]]
+B = [1.0, -2.0, 0.5]
+W0 = [0.3, -0.7, 1.2]
+X = np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 0.2]])
+Y = np.array([0.3, -0.5, 0.9, 0.1])
+
+
+def gradient(w):
+    return [sum(a * x for a, x in zip(row, w)) - b for row, b in zip(A, B)]
+
+
+def follow_quadratic(opt, rule, steps=25):
+    """Optimiser and scalar rule each descend f from W0 on their own; compare every step."""
+    p = cr.Parameter(np.array(W0), "w")
+    w, states = list(W0), [{} for _ in W0]
+    for t in range(1, steps + 1):
+        p.grad[...] = gradient(p.value.tolist())
+        opt.step([p])
+        w = [rule(wi, gi, s, t) for wi, gi, s in zip(w, gradient(w), states)]
+        np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
+    return np.array(w)
+
+
+def follow_network(opt, rule, steps=20):
+    """A 2-3-1 tanh network: the rule replays the network's gradients weight by weight."""
+    net = cr.mlp([2, 3, 1], activation="tanh", output="identity", dtype="float64", seed=0)
+    loss = cr.SquaredError()
+    target = loss.prepare_target(Y, 1, net.dtype)
+    params = net.parameters()
+    ref = [p.value.copy() for p in params]
+    states = [[{} for _ in range(p.value.size)] for p in params]
+    for t in range(1, steps + 1):
+        net.compute_gradients(loss, X, target)
+        for p, w, st in zip(params, ref, states):
+            flat_w, flat_g = w.reshape(-1), p.grad.reshape(-1)
+            for i in range(flat_w.size):
+                flat_w[i] = rule(float(flat_w[i]), float(flat_g[i]), st[i], t, decay=p.decay)
+        opt.step(params)
+        for p, w in zip(params, ref):
+            np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
+    return ref
+def rmsprop_rule(w, g, s, t, lr, rho=0.99, eps=1e-8, momentum=0.0, centered=False,
+                 weight_decay=0.0, decay=True):
+    """torch's RMSprop (alpha = rho) for one weight; s keeps v, g_avg and b."""
+    if decay:
+        g = g + weight_decay * w
+    s["v"] = rho * s.get("v", 0.0) + (1 - rho) * g * g
+    v_tilde = s["v"]
+    if centered:
+        s["g_avg"] = rho * s.get("g_avg", 0.0) + (1 - rho) * g
+        v_tilde = v_tilde - s["g_avg"] ** 2
+    if momentum:
+        s["b"] = momentum * s.get("b", 0.0) + g / (math.sqrt(v_tilde) + eps)
+        return w - lr * s["b"]
+    return w - lr * g / (math.sqrt(v_tilde) + eps)
+
+
+CASES = {
+    "plain": (lambda: RMSProp(0.01), dict(lr=0.01)),
+    "rho": (lambda: RMSProp(0.05, rho=0.8, eps=1e-4), dict(lr=0.05, rho=0.8, eps=1e-4)),
+    "momentum": (lambda: RMSProp(0.01, momentum=0.9), dict(lr=0.01, momentum=0.9)),
+    "centered": (lambda: RMSProp(0.01, rho=0.9, centered=True),
+                 dict(lr=0.01, rho=0.9, centered=True)),
+    "centered-momentum": (lambda: RMSProp(0.01, rho=0.9, momentum=0.5, centered=True),
+                          dict(lr=0.01, rho=0.9, momentum=0.5, centered=True)),
+    "weight-decay": (lambda: RMSProp(0.01, weight_decay=0.3), dict(lr=0.01, weight_decay=0.3)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_quadratic_trajectory(case):
+    make, hyper = CASES[case]
+    w = follow_quadratic(make(), partial(rmsprop_rule, **hyper))
+    assert np.abs(w - W0).max() > 0.1
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_network_trajectory(case):
+    make, hyper = CASES[case]
+    follow_network(make(), partial(rmsprop_rule, **hyper))
+
+
+def test_variants_change_the_path():
+    def end(**hyper):
+        return follow_quadratic(RMSProp(0.01, rho=0.9, **hyper),
+                                partial(rmsprop_rule, lr=0.01, rho=0.9, **hyper))
+    plain = end()
+    for hyper in [dict(centered=True), dict(momentum=0.5), dict(weight_decay=0.3)]:
+        assert np.abs(end(**hyper) - plain).max() > 1e-3, hyper
+
+
+def test_first_step_written_out():
+    # v_1 = (1 - rho) g^2, so w_1 = w_0 - lr g / (sqrt(1 - rho) |g| + eps).
+    p = cr.Parameter(np.array([1.0]), "w")
+    p.grad[...] = 2.0
+    RMSProp(0.01, rho=0.75, eps=0.5).step([p])
+    assert p.value[0] == pytest.approx(1.0 - 0.01 * 2.0 / (0.5 * 2.0 + 0.5), abs=1e-15)
+
+
+def test_frozen_parameter_is_skipped():
+    p = cr.Parameter(np.array([1.0]), "w", trainable=False)
+    p.grad[...] = 3.0
+    RMSProp(0.1).step([p])
+    assert p.value[0] == 1.0
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: RMSProp(0), "Invalid learning rate: 0"),
+    (lambda: RMSProp(0.1, rho=1.0), "Invalid rho value: 1.0"),
+    (lambda: RMSProp(0.1, rho=-0.5), "Invalid rho value: -0.5"),
+    (lambda: RMSProp(0.1, eps=0), "Invalid epsilon value: 0"),
+    (lambda: RMSProp(0.1, momentum=-0.1), "Invalid momentum value: -0.1"),
+    (lambda: RMSProp(0.1, weight_decay=-1), "Invalid weight_decay value: -1"),
+])
+def test_bad_hyper_parameters(make, match):
+    with pytest.raises(cr.InvalidValueError, match=match):
+        make()
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    ours = RMSProp(0.01, rho=0.9, momentum=0.5, centered=True, weight_decay=0.3)
+    p = cr.Parameter(np.array(W0), "w")
+    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    theirs = torch.optim.RMSprop([q], lr=0.01, alpha=0.9, momentum=0.5, centered=True,
+                                 weight_decay=0.3)
+    for _ in range(25):
+        p.grad[...] = gradient(p.value.tolist())
+        ours.step([p])
+        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
+        theirs.step()
+        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)

@@ -1,0 +1,102 @@
+"""chainrule train: the training-toolkit flags and --config files."""
+import io
+import struct
+
+import pytest
+
+import chainrule as cr
+from chainrule import cli
+
+
+def run(argv):
+    out = io.StringIO()
+    parser = cli.build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None):
+        args = cli.config.reparse(parser, argv, args)
+    code = cli.VERBS[args.verb](args, out=out)
+    return code, out.getvalue()
+
+
+def accuracy(text):
+    return float(text.split("test accuracy: ")[1].split()[0])
+
+
+def test_toolkit_flags_train_and_write_everything(tmp_path):
+    model = tmp_path / "m.safetensors"
+    code, text = run(["train", "--optimizer", "adam", "--lr", "0.01", "--hidden", "32",
+                      "--dropout", "0.1", "--batchnorm", "--schedule", "step", "--step-size", "2",
+                      "--early-stopping", "3", "--checkpoint", str(tmp_path / "ck.safetensors"),
+                      "--log-csv", str(tmp_path / "log.csv"), "--plot", str(tmp_path / "loss.png"),
+                      "--epochs", "6", "--quiet", "--out", str(model)])
+    assert code == 0 and accuracy(text) > 0.9
+    net = cr.load(model)
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "Dense", "BatchNorm", "ReLU", "Dropout", "Dense", "Softmax"]
+    assert cr.load(tmp_path / "ck.safetensors").metadata["epoch"] >= 1
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,loss") and "lr" in rows[0] and len(rows) == 7
+    png = (tmp_path / "loss.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (800, 450)
+    assert (tmp_path / "m.toml").exists()
+
+
+def test_settings_file_repeats_the_run(tmp_path):
+    first = tmp_path / "a.safetensors"
+    code, text1 = run(["train", "--hidden", "16", "--epochs", "3", "--batch-size", "full",
+                       "--lr", "0.5", "--quiet", "--out", str(first)])
+    settings = (tmp_path / "a.toml").read_text()
+    assert 'batch_size = "full"' in settings
+    again = tmp_path / "again.toml"
+    again.write_text(settings.replace("a.safetensors", "b.safetensors"))
+    code, text2 = run(["train", "--config", str(again)])
+    assert code == 0
+    a, b = cr.load(first), cr.load(tmp_path / "b.safetensors")
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.value == q.value).all()
+    assert accuracy(text1) == accuracy(text2)
+
+
+def test_command_line_wins_over_the_file(tmp_path):
+    config = tmp_path / "exp.toml"
+    config.write_text('hidden = [8]\nepochs = 50\nquiet = true\n')
+    code, text = run(["train", "--config", str(config), "--epochs", "1",
+                      "--out", str(tmp_path / "m.safetensors")])
+    assert "(1 epochs" in text and "64-8-10" in text
+
+
+def test_malformed_toml_names_the_line(tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text('epochs = 3\nhidden = [8,\nlr = 0.1\n')
+    assert cli.main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and "line" in err
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("epochz = 3", "unknown setting"),
+    ("dropout = 1.2", "dropout"),
+    ("momentum = -0.5", "momentum"),
+    ('schedule = "sawtooth"', "schedule"),
+    ("early_stopping = -1", "early_stopping"),
+])
+def test_bad_settings_in_a_file(tmp_path, capsys, setting, message):
+    config = tmp_path / "exp.toml"
+    config.write_text(setting + "\n")
+    assert cli.main(["train", "--config", str(config)]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--dropout", "1.5"], "must be in [0, 1)"),
+    (["--momentum", "-0.1"], "must be in [0, 1)"),
+    (["--early-stopping", "-2"], "must be >= 0"),
+    (["--schedule", "sawtooth"], "invalid choice"),
+    (["--optimizer", "lbfgs"], "invalid choice"),
+])
+def test_bad_flags(flags, message, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", *flags])
+    assert message in capsys.readouterr().err
