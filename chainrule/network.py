@@ -4,9 +4,9 @@ import copy
 import numpy as np
 
 from . import backend
-from .errors import DTypeError, InvalidValueError, ShapeError, ChainruleError
+from .errors import DTypeError, InvalidValueError, ShapeError
 from .layers import BatchNorm, Dense, Dropout, Layer, activation as make_activation
-from .layers.activations import ACTIVATIONS
+from .layers.activations import NAMES
 
 
 class Sequential:
@@ -190,7 +190,13 @@ class Sequential:
         save(self, path, metadata=metadata)
 
     def to_onnx(self, path):
-        raise ChainruleError("ONNX export is not built yet in this version of chainrule")
+        """Write the evaluation-mode network to ``path`` as ONNX (needs ``chainrule[onnx]``).
+
+        See :func:`chainrule.io.onnx_export.export_onnx`; returns the ONNX ModelProto.
+        """
+        from .io.onnx_export import export_onnx
+
+        return export_onnx(self, path)
 
     # ---- printing -------------------------------------------------------------------
     def __len__(self):
@@ -221,9 +227,9 @@ class Sequential:
                 frozen = " (frozen)" if not layer.bias.trainable else ""
                 note = (f"a{level} = W{level} h{level - 1} + b{level}   "
                         f"W{level}: {layer.n_out}x{layer.n_in}, b{level}: {layer.n_out}{frozen}")
-            elif type(layer).__name__.lower() in ACTIVATIONS:
+            elif type(layer) in NAMES:
                 signal = f"h{level}"
-                note = f"h{level} = {type(layer).__name__.lower()}(a{level})"
+                note = f"h{level} = {NAMES[type(layer)]}(a{level})"
             elif isinstance(layer, Dropout):
                 note = f"{signal} = dropout({signal}, p={layer.p})"
             elif isinstance(layer, BatchNorm):

@@ -4,9 +4,10 @@ import sys
 
 from .. import __version__
 from ..errors import ChainruleError
-from . import config, evaluate, examples, predict, train
+from . import config, evaluate, examples, export, predict, train
 
-MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples}
+MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples,
+           "export": export}
 
 
 def _runner(module):

@@ -100,6 +100,10 @@ class Identity(Layer):
         return grad_out
 
 
+# The name each activation is written with (in repr, traces and model summaries).
+NAMES = {Sigmoid: "sigmoid", Tanh: "tanh", ReLU: "relu", LeakyReLU: "leaky_relu",
+         Softmax: "softmax", Identity: "identity"}
+
 ACTIVATIONS = {
     "sigmoid": Sigmoid, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU,
     "leaky_relu": LeakyReLU, "softmax": Softmax, "identity": Identity, "linear": Identity,
