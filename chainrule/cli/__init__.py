@@ -4,10 +4,10 @@ import sys
 
 from .. import __version__
 from ..errors import ChainruleError
-from . import config, evaluate, examples, export, predict, train
+from . import config, evaluate, examples, export, predict, train, tune
 
 MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples,
-           "export": export}
+           "export": export, "tune": tune}
 
 
 def _runner(module):

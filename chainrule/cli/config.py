@@ -26,15 +26,18 @@ def read(path):
         raise InvalidValueError(f"config file {path!r} is not valid TOML: {e}") from None
 
 
-def apply(parser, argv, path, sections=()):
-    """Parse ``argv`` with the file's settings as defaults.
+def apply(parser, argv, path):
+    """Parse ``argv`` with the settings of the file at ``path`` as defaults."""
+    return apply_settings(parser, argv, read(path), path)
+
+
+def apply_settings(parser, argv, settings, path):
+    """Parse ``argv`` with ``settings`` (from the file at ``path``) as defaults.
 
     Each value goes through the flag's own type check, so a file gets the same errors
-    as the command line. ``sections`` are TOML tables whose keys are flattened in.
+    as the command line.
     """
-    settings = read(path)
-    for name in sections:
-        settings.update(settings.pop(name, {}))
+    settings = dict(settings)
     actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "verb")}
     for key, value in settings.items():
         dest = key.replace("-", "_")
@@ -68,11 +71,16 @@ def write(path, args):
         tomli_w.dump(settings, f)
 
 
+def subparser(parser, verb):
+    """The parser of one verb of the ``chainrule`` command."""
+    return next(a.choices[verb] for a in parser._actions
+                if isinstance(a, argparse._SubParsersAction))
+
+
 def reparse(parser, argv, args):
     """Parse again with the settings of ``args.config`` as the verb's defaults."""
     verb = args.verb
-    sub = next(a.choices[verb] for a in parser._actions
-               if isinstance(a, argparse._SubParsersAction))
+    sub = subparser(parser, verb)
     argv = list(argv)
     new = apply(sub, argv[argv.index(verb) + 1:], args.config)
     new.verb = verb
