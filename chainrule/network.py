@@ -61,12 +61,22 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def backward(self, grad, start=None):
-        """Backpropagate ``grad`` = dL/d(output of layer ``start - 1``) down to the input."""
+    def backward(self, grad, start=None, input_grad=True):
+        """Backpropagate ``grad`` = dL/d(output of layer ``start - 1``) down to the input.
+
+        Returns dL/dX; with ``input_grad=False`` (training) the bottom layer stores its
+        parameter gradients only and None is returned.
+        """
         stop = len(self.layers) if start is None else start
-        for layer in reversed(self.layers[:stop]):
+        layers = self.layers[:stop]
+        if not layers:
+            return grad
+        for layer in reversed(layers[1:]):
             grad = layer.backward(grad)
-        return grad
+        if not input_grad:
+            layers[0].backward_params(grad)
+            return None
+        return layers[0].backward(grad)
 
     def compute_gradients(self, loss, x, target, penalty=None):
         """One forward and backward pass; returns the loss (with penalties) and the outputs.
@@ -79,10 +89,10 @@ class Sequential:
         head = self.layers[-1]
         if loss.fuses_with is not None and type(head) is loss.fuses_with:
             value = loss.fused_forward(head.logits, out, target)
-            self.backward(loss.fused_backward(), start=len(self.layers) - 1)
+            self.backward(loss.fused_backward(), start=len(self.layers) - 1, input_grad=False)
         else:
             value = loss._forward(out, target)
-            self.backward(loss.backward())
+            self.backward(loss.backward(), input_grad=False)
         if penalty is not None:
             for term in (penalty if isinstance(penalty, (list, tuple)) else (penalty,)):
                 params = term.select(self)

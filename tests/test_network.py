@@ -87,3 +87,19 @@ def test_evaluate_accuracy_and_loss():
     assert result["accuracy"] == pytest.approx(2 / 3)
     p_right = np.exp(2) / (np.exp(2) + 1)
     assert result["loss"] == pytest.approx(-(2 * np.log(p_right) + np.log(1 - p_right)) / 3)
+
+
+def test_training_backward_skips_only_the_input_gradient():
+    net = cr.mlp([3, 4, 2], activation="tanh", dtype="float64", seed=0)
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    loss = cr.CrossEntropy()
+    target = loss.prepare_target(np.array([0, 1, 1, 0, 1]), 2, net.dtype)
+    net.compute_gradients(loss, X, target)
+    skipped = [p.grad.copy() for p in net.parameters()]
+    out = net.forward(X, training=True)
+    loss.forward(out, target)
+    dx = net.backward(loss.backward())
+    assert dx.shape == X.shape
+    for a, p in zip(skipped, net.parameters()):
+        np.testing.assert_allclose(a, p.grad, rtol=1e-10, atol=1e-15)
+    assert cr.Sequential([cr.Softmax()]).backward(np.ones((1, 2)), input_grad=False) is not None

@@ -25,6 +25,13 @@ class Layer:
     def backward(self, grad_out):
         raise NotImplementedError
 
+    def backward_params(self, grad_out):
+        """Store the parameter gradients only: the bottom layer's input needs no gradient.
+
+        Layers whose input gradient costs real work (Dense: a matrix product) skip it.
+        """
+        self.backward(grad_out)
+
     def parameters(self):
         return []
 

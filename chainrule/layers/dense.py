@@ -86,10 +86,13 @@ class Dense(Layer):
         return out
 
     def backward(self, grad_out):
+        self.backward_params(grad_out)
+        return grad_out @ self.weight.value     # dL/dh_i = sum_j delta_j w_ji
+
+    def backward_params(self, grad_out):
         # dL/dW[j, i] = sum over the batch of delta_j * h_i: one matrix product.
         backend.xp.matmul(grad_out.T, self._x, out=self.weight.grad)
         grad_out.sum(axis=0, out=self.bias.grad)
-        return grad_out @ self.weight.value
 
     def parameters(self):
         return [self.weight, self.bias]
