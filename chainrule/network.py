@@ -193,11 +193,11 @@ class Sequential:
                    validation_data=validation_data, callbacks=callbacks, resume=resume,
                    parallel=parallel, **options)
 
-    def save(self, path, metadata=None):
+    def save(self, path, metadata=None, checkpoint=None):
         """Write the network to one ``.safetensors`` file (see :mod:`chainrule.io`)."""
         from .io import save
 
-        save(self, path, metadata=metadata)
+        save(self, path, metadata=metadata, checkpoint=checkpoint)
 
     def to_onnx(self, path):
         """Write the evaluation-mode network to ``path`` as ONNX (needs ``chainrule[onnx]``).

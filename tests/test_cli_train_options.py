@@ -100,3 +100,23 @@ def test_bad_flags(flags, message, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", *flags])
     assert message in capsys.readouterr().err
+
+
+def test_resume_continues_the_run_bit_for_bit(tmp_path):
+    ckpt = tmp_path / "ck.safetensors"
+    assert cli.main(["train", "--hidden", "16", "--epochs", "2", "--checkpoint", str(ckpt),
+                     "--quiet", "--out", str(tmp_path / "first.safetensors")]) == 0
+    assert cli.main(["train", "--resume", str(ckpt), "--epochs", "4",
+                     "--out", str(tmp_path / "resumed.safetensors")]) == 0
+    assert cli.main(["train", "--hidden", "16", "--epochs", "4", "--quiet",
+                     "--out", str(tmp_path / "straight.safetensors")]) == 0
+    a, b = cr.load(tmp_path / "resumed.safetensors"), cr.load(tmp_path / "straight.safetensors")
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.value == q.value).all()
+
+
+def test_resume_needs_a_train_checkpoint(tmp_path, capsys):
+    model = tmp_path / "plain.safetensors"
+    cr.mlp([2, 2]).save(model)
+    assert cli.main(["train", "--resume", str(model)]) == 2
+    assert "not written by chainrule train --checkpoint" in capsys.readouterr().err

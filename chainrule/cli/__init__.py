@@ -42,7 +42,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        if getattr(args, "config", None):
+        if getattr(args, "config", None) or getattr(args, "resume", None):
             args = config.reparse(parser, argv, args)
         return VERBS[args.verb](args)
     except ChainruleError as e:

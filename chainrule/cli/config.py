@@ -12,7 +12,7 @@ import tomli_w
 from ..errors import InvalidValueError, unknown
 
 # Settings that describe one run (not where its files go or how it prints).
-NOT_SAVED = {"config", "verb", "quiet"}
+NOT_SAVED = {"config", "verb", "quiet", "resume"}
 
 
 def read(path):
@@ -61,14 +61,19 @@ def _convert(action, value, path, key):
         raise InvalidValueError(f"config file {path}: {key} = {value!r}: {e}") from None
 
 
-def write(path, args):
-    """Write the run's effective settings as TOML (None values are left out)."""
-    settings = {k: v for k, v in sorted(vars(args).items())
-                if k not in NOT_SAVED and v is not None}
+def settings(args):
+    """The run's effective settings as plain values (None means "not set")."""
+    found = {k: v for k, v in sorted(vars(args).items()) if k not in NOT_SAVED and v is not None}
     if "batch_size" in vars(args) and args.batch_size is None:
-        settings["batch_size"] = "full"  # None means batch gradient descent, not "unset"
+        found["batch_size"] = "full"  # None means batch gradient descent, not "unset"
+    return found
+
+
+def write(path, args):
+    """Write the run's effective settings as TOML."""
+    found = settings(args)
     with open(path, "wb") as f:
-        tomli_w.dump(settings, f)
+        tomli_w.dump(found, f)
 
 
 def subparser(parser, verb):
@@ -78,10 +83,21 @@ def subparser(parser, verb):
 
 
 def reparse(parser, argv, args):
-    """Parse again with the settings of ``args.config`` as the verb's defaults."""
+    """Parse again with the settings of ``--config`` (or of the ``--resume`` checkpoint,
+    which stores them) as the verb's defaults."""
     verb = args.verb
     sub = subparser(parser, verb)
     argv = list(argv)
-    new = apply(sub, argv[argv.index(verb) + 1:], args.config)
+    rest = argv[argv.index(verb) + 1:]
+    if getattr(args, "resume", None):
+        from ..io import read_metadata
+
+        saved = read_metadata(args.resume).get("settings")
+        if saved is None:
+            raise InvalidValueError(f"{args.resume} holds no chainrule train settings; it was "
+                                    f"not written by chainrule train --checkpoint")
+        new = apply_settings(sub, rest, saved, args.resume)
+    else:
+        new = apply(sub, rest, args.config)
     new.verb = verb
     return new

@@ -101,6 +101,8 @@ def add_arguments(p):
     g.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     g.add_argument("--out", default="model.safetensors", help="where to save the model")
     g.add_argument("--checkpoint", metavar="PATH", help="also save a checkpoint every epoch")
+    g.add_argument("--resume", metavar="CKPT", help="continue the run saved in this checkpoint "
+                   "(its settings are the defaults; e.g. --epochs 40 trains on to epoch 40)")
     g.add_argument("--log-csv", metavar="PATH", help="one CSV row of metrics per epoch")
     g.add_argument("--plot", metavar="PNG", help="draw the error-versus-epoch graph (png/svg)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
@@ -184,7 +186,8 @@ def build_callbacks(args, optimizer, n_train, out, validation):
         found.append(callbacks.EarlyStopping(patience=args.early_stopping,
                                              min_delta=args.min_delta))
     if args.checkpoint:
-        found.append(callbacks.ModelCheckpoint(args.checkpoint))
+        found.append(callbacks.ModelCheckpoint(args.checkpoint,
+                                               metadata={"settings": config.settings(args)}))
     if args.log_csv:
         found.append(callbacks.CSVLogger(args.log_csv))
     if not args.quiet:
@@ -233,7 +236,7 @@ def prepare_training(args, out, X_train, y_train, validation, classify):
                           callbacks=callbacks, l1=args.l1, l2=args.l2, clip_norm=args.clip_norm,
                           strategy=args.strategy, restarts=args.restarts,
                           restart_after=args.restart_after, target_loss=args.target_loss,
-                          augment=augment)
+                          augment=augment, resume=args.resume)
         return history, optimizer, time.perf_counter() - start
 
     return net, train

@@ -47,13 +47,16 @@ LAYERS = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, S
 # Header keys every chainrule file carries (``format`` is checked on its own, first).
 REQUIRED_KEYS = ("format_version", "architecture", "dtype", "trainable", "user")
 
+# Tensors of a checkpoint's training state (optimiser buffers...) carry this prefix.
+CHECKPOINT_PREFIX = "checkpoint."
+
 # safetensors itself refuses headers above 100 MB; a larger length means garbage bytes.
 MAX_HEADER_BYTES = 100_000_000
 
 
 # ---- saving -----------------------------------------------------------------------------
 
-def save(net, path, metadata=None):
+def save(net, path, metadata=None, checkpoint=None):
     """Write ``net`` to ``path`` as one ``.safetensors`` file, atomically.
 
     The bytes go to a temporary file in the same directory, are flushed to disk, and only
@@ -65,10 +68,17 @@ def save(net, path, metadata=None):
         path: where to write, usually ending in ``.safetensors``.
         metadata: a dict of JSON values (str keys; numbers, strings, lists, dicts, bools,
             None) stored with the model and returned by :func:`read_metadata`.
+        checkpoint: training state to resume from, ``{"arrays": {name: array}, "state":
+            JSON dict}``; stored as tensors ``checkpoint.<name>`` and a ``checkpoint``
+            header entry. The file stays a model that :func:`load` reads.
     """
     path = os.fspath(path)
     tensors = _tensors_to_save(net)
     header = _header(net, metadata)
+    if checkpoint is not None:
+        for name, array in checkpoint["arrays"].items():
+            tensors[CHECKPOINT_PREFIX + name] = np.array(backend.to_numpy(array), order="C")  # 0-d stays 0-d
+        header["checkpoint"] = _user_json(checkpoint["state"])
     data = safetensors.numpy.save(tensors, metadata=header)
     _write_atomic(path, data)
 
@@ -194,17 +204,33 @@ def _fsync_directory(directory):
 # ---- loading ----------------------------------------------------------------------------
 
 def load(path):
+    """Rebuild the network saved at ``path`` (a model or a checkpoint); see :func:`_load`."""
+    return _load(os.fspath(path))[0]
+
+
+def load_checkpoint(path):
+    """The network and the training state ``{"arrays": ..., "state": ...}`` of a checkpoint."""
+    path = os.fspath(path)
+    net, header, arrays = _load(path)
+    if "checkpoint" not in header:
+        raise _error(path, "is a model without training state, not a checkpoint; checkpoints "
+                           "are written by callbacks.ModelCheckpoint during fit")
+    return net, {"arrays": arrays, "state": _json_value(path, header, "checkpoint", dict)}
+
+
+def _load(path):
     """Rebuild the network saved at ``path``; its ``metadata`` attribute holds the user dict.
 
     Every problem with the file (missing, truncated, not safetensors, not chainrule's,
     newer format, malformed header, missing/extra/misshapen/NaN tensors) raises a
     :class:`~chainrule.errors.ModelFileError` naming the file and the problem.
     """
-    path = os.fspath(path)
     data = _read_bytes(path)
     header = _chainrule_header(path, _safetensors_header(path, data))
     dtype = _header_dtype(path, header)
     tensors = _load_tensors(path, data)
+    extra = {key[len(CHECKPOINT_PREFIX):]: tensors.pop(key) for key in list(tensors)
+             if key.startswith(CHECKPOINT_PREFIX)}
     layers = [_build_layer(path, i, entry, dtype)
               for i, entry in enumerate(_architecture(path, header))]
     _fill_parameters(path, layers, tensors, dtype)
@@ -214,7 +240,7 @@ def load(path):
     except ChainruleError as exc:
         raise _error(path, f"the architecture does not fit together: {exc}") from exc
     net.metadata = _json_value(path, header, "user", dict)
-    return net
+    return net, header, extra
 
 
 def read_metadata(path):

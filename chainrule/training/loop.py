@@ -112,6 +112,7 @@ class _Setup:
         self.strategy = strategy
         self.augment = augment
         self.batch_buffer = None
+        self.data_fingerprint = None  # computed when a checkpoint needs it
         self.merge_single = any(getattr(layer, "batch_statistics", False) for layer in net.layers)
 
 
@@ -142,20 +143,24 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
             epochs, as seed 003 advises; the best run's weights and history are kept.
         augment: a callable applied to every training batch of inputs (e.g.
             ``cr.data.augment.Augment``), never to validation data.
+        resume: a checkpoint written by ``callbacks.ModelCheckpoint``: restores weights,
+            optimiser, generators, counters and History, then trains on up to ``epochs``
+            epochs in total. Pass the same network layout, data, optimiser type, batch
+            size and callbacks; a mismatch is an error.
 
     A NaN or infinite loss stops training with a :class:`DivergenceWarning`; the network
     keeps the last finite weights.
     """
-    if resume is not None:
-        raise NotAvailableError("resume= needs checkpoints, which this version does not write yet")
     if parallel is not None:
         raise NotAvailableError("parallel= training is not available in this version yet")
     setup = _Setup(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
                    validation_data, callbacks, target_loss, l1, l2, penalties, clip_norm,
                    strategy, augment)
     restarts = _positive_int("restarts", restarts, allow_zero=True)
+    if resume is not None and restarts:
+        raise InvalidValueError("resume= continues one run; it cannot be combined with restarts=")
     if not restarts:
-        return _train(setup)
+        return _train(setup, resume=resume)
     return _train_with_restarts(setup, restarts, _positive_int("restart_after", restart_after))
 
 
@@ -185,11 +190,16 @@ def _train_with_restarts(setup, restarts, restart_after):
     return history
 
 
-def _train(setup, stall_check=None):
+def _train(setup, stall_check=None, resume=None):
     history = History()
     state = TrainingState(setup.net, setup.optimizer, history, setup.epochs)
+    state.setup = setup
     for cb in setup.callbacks:
         cb.on_train_begin(state)
+    if resume is not None:
+        from .checkpoint import restore
+
+        restore(state, resume)
     try:
         _epochs(setup, state, stall_check)
     except BaseException as error:  # Ctrl-C included: callbacks close bars and files
@@ -205,7 +215,7 @@ def _train(setup, stall_check=None):
 
 def _epochs(setup, state, stall_check):
     history = state.history
-    for _ in range(setup.epochs):
+    while state.epoch < setup.epochs:
         X, target = _epoch_data(setup)
         if len(X) == 0:
             state.stop_reason = "all_classified"

@@ -181,8 +181,8 @@ class TestBadInput:
         with pytest.raises(cr.InvalidValueError, match=r"0\.\.1"):
             net.fit(np.zeros((3, 3)), np.array([0, 1, 2]), loss="cross_entropy")
 
-    def test_not_yet_available_options_say_so(self):
-        with pytest.raises(cr.ChainruleError, match="resume"):
+    def test_missing_checkpoint(self):
+        with pytest.raises(cr.ChainruleError, match="ckpt.safetensors' does not exist"):
             self.fit(resume="ckpt.safetensors")
 
 

@@ -23,6 +23,7 @@ class TrainingState:
         self.logs = {}
         self.stop = False
         self.stop_reason = None
+        self.setup = None       # the fit's settings and data (for checkpoints)
 
 
 class Callback:

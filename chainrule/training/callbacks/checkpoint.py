@@ -4,6 +4,7 @@ import numbers
 import os
 
 from ...errors import InvalidValueError
+from ..checkpoint import capture
 from .base import Best, Callback, monitored_value, resolve_mode
 
 
@@ -13,7 +14,9 @@ class ModelCheckpoint(Callback):
     Long runs die (power, Ctrl-C, a full disk); a checkpoint bounds what is lost. Each
     save is ``state.net.save(path, metadata=...)``, which writes a temporary file and
     renames it over ``path``, so a crash or error mid-save leaves the previous file
-    whole. The file is an ordinary model: ``chainrule.load(path)`` rebuilds the network,
+    whole. The file also holds the training state (optimiser, generators, counters,
+    History), so ``fit(..., resume=path)`` continues the run bit for bit, and it is an
+    ordinary model too: ``chainrule.load(path)`` rebuilds the network,
     and its ``metadata`` holds ``epoch``, ``iteration`` and ``logs`` (non-finite log
     values as null), plus ``monitor`` and ``best`` when a monitor is given.
 
@@ -31,7 +34,8 @@ class ModelCheckpoint(Callback):
     ``best_epoch``.
     """
 
-    def __init__(self, path, every=1, monitor=None, save_best_only=False, mode="auto"):
+    def __init__(self, path, every=1, monitor=None, save_best_only=False, mode="auto",
+                 metadata=None):
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every <= 0:
             raise InvalidValueError(f"every must be a positive integer, got {every!r}")
         if save_best_only and monitor is None:
@@ -43,6 +47,7 @@ class ModelCheckpoint(Callback):
         self.mode = resolve_mode(monitor, mode) if monitor is not None else None
         self._best = Best(self.mode) if monitor is not None else None
         self.last_path = None
+        self.metadata = dict(metadata or {})  # stored in every file (e.g. the CLI's settings)
 
     @property
     def best(self):
@@ -68,7 +73,8 @@ class ModelCheckpoint(Callback):
             if self.save_best_only and not improved:
                 return
         path = self.filename(state)
-        state.net.save(path, metadata=self._metadata(state))
+        training = capture(state) if state.setup is not None else None
+        state.net.save(path, metadata=self._metadata(state), checkpoint=training)
         self.last_path = path
 
     def filename(self, state):
@@ -82,7 +88,7 @@ class ModelCheckpoint(Callback):
                 f"may be {', '.join(fields)}; write a literal brace as {{{{ or }}}}") from exc
 
     def _metadata(self, state):
-        metadata = {"epoch": state.epoch, "iteration": state.iteration,
+        metadata = {**self.metadata, "epoch": state.epoch, "iteration": state.iteration,
                     "logs": {key: _json_number(value) for key, value in state.logs.items()}}
         if self.monitor is not None:
             metadata["monitor"] = self.monitor

@@ -75,6 +75,33 @@ class EarlyStopping(Callback):
             self.restored = True
         self._snapshot = None  # the copy is as big as the network: do not keep it around
 
+    def state_dict(self):
+        """What a checkpoint keeps so that a resumed run stops and restores the same way."""
+        state = {"wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                 "best": self._best.value, "best_epoch": self._best.epoch}
+        if self._snapshot is not None:
+            values, buffers = self._snapshot
+            state.update({f"value.{i}": v for i, v in enumerate(values)})
+            state.update({f"buffer.{i}.{name}": b for i, layer in enumerate(buffers)
+                          for name, b in layer.items()})
+        return state
+
+    def load_state_dict(self, state):
+        self.wait, self.stopped_epoch = state["wait"], state["stopped_epoch"]
+        if state["best"] is not None:  # None: nothing better than the start (inf) yet
+            self._best.value = state["best"]
+        self._best.epoch = state["best_epoch"]
+        values = [state[k] for k in sorted((k for k in state if k.startswith("value.")),
+                                           key=lambda k: int(k.split(".")[1]))]
+        if values:
+            buffers = {}
+            for key, b in state.items():
+                if key.startswith("buffer."):
+                    _, i, name = key.split(".", 2)
+                    buffers.setdefault(int(i), {})[name] = b
+            count = 1 + max(buffers, default=-1)
+            self._snapshot = (values, [buffers.get(i, {}) for i in range(count)])
+
     def __repr__(self):
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
                 f"min_delta={self.min_delta}, mode={self.mode!r}, "

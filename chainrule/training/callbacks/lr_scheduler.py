@@ -55,6 +55,13 @@ class LearningRateScheduler(Callback):
         else:
             self.schedule.step(monitored_value(state, self.monitor, "LearningRateScheduler"))
 
+    def state_dict(self):
+        return {"schedule": self.schedule.state_dict(), "last": self._last}
+
+    def load_state_dict(self, state):
+        self.schedule.load_state_dict(state["schedule"])
+        self._last = state["last"]
+
     def __repr__(self):
         monitor = f", monitor={self.monitor!r}" if self.monitor is not None else ""
         return f"LearningRateScheduler({self.schedule!r}, per={self.per!r}{monitor})"
