@@ -5,6 +5,7 @@ Without arguments it traces the 2-2-2 sigmoid network of the lecture notes (seed
 the error, every chain-rule product and every updated weight. Any other network: give its
 sizes (random weights from --seed), a JSON file of weights, or a saved model.
 """
+import argparse
 import json
 
 import numpy as np
@@ -34,7 +35,8 @@ weights into neuron j; "bias" is one number for every neuron or one per neuron;
 """
 FORMATS = ("text", "markdown", "latex", "html")
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "none")
+HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+OUTPUTS = HIDDEN + ("softmax", "none")
 
 
 def sizes(text):
@@ -45,7 +47,7 @@ def sizes(text):
     except ValueError:
         values = []
     if len(values) < 2 or any(v <= 0 for v in values):
-        raise ValueError(f"--network takes layer sizes like 2-2-2 or 3-4-2, got {text!r}")
+        raise argparse.ArgumentTypeError(f"takes layer sizes like 2-2-2 or 3-4-2, got {text!r}")
     return values
 
 
@@ -53,9 +55,9 @@ def add_arguments(p):
     g = p.add_argument_group("network (default: the notes' 2-2-2 network and its weights)")
     g.add_argument("--network", type=sizes, metavar="SIZES",
                    help="layer sizes, e.g. 2-2-2 or 3-4-2; weights drawn with --seed")
-    g.add_argument("--activation", choices=ACTIVATIONS[:-2] + ("identity",), default=None,
+    g.add_argument("--activation", choices=HIDDEN, default=None,
                    help="hidden activation for --network/--weights (default: sigmoid)")
-    g.add_argument("--output", choices=ACTIVATIONS, default=None,
+    g.add_argument("--output", choices=OUTPUTS, default=None,
                    help="output activation for --network/--weights (default: sigmoid)")
     g.add_argument("--freeze-bias", action="store_true",
                    help="do not train the biases (the notes' example does not)")

@@ -63,7 +63,7 @@ def add_arguments(p):
     g.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     g.add_argument("--weight-decay", type=non_negative(float), default=0.0)
     g.add_argument("--epochs", type=positive(int), default=20, help="passes over the data")
-    g.add_argument("--batch-size", type=batch_size, default=32,
+    g.add_argument("--batch-size", type=batch_size, default=64,
                    help="examples per update: a number, or 'full' for batch gradient descent")
     g.add_argument("--schedule", default="none",
                    choices=["none", "step", "exponential", "cosine", "plateau"],
