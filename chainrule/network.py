@@ -9,6 +9,105 @@ from .layers import BatchNorm, Dense, Dropout, Layer, activation as make_activat
 from .layers.activations import NAMES
 
 
+# ---- shapes through a network (sizes, input checks, repr) ----------------------------------
+# A shape is an int (features of a flat row) or a tuple (channels, height, width) of images,
+# whose height and width may be None while no layer fixes them.
+
+def _is_image_layer(layer):
+    from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+
+    return isinstance(layer, (Conv2D, MaxPool2D, AvgPool2D, Flatten))
+
+
+def _output_shape(layer, shape, index):
+    """What ``layer`` (number ``index``) gives for inputs of ``shape``; ShapeError if it cannot."""
+    if shape is None:  # a width nothing fixed yet: a dense layer fixes it, the rest keep it
+        return layer.n_out if isinstance(layer, Dense) else (
+            layer.n if isinstance(layer, BatchNorm) else None)
+    if isinstance(shape, tuple) and isinstance(layer, (Dense, BatchNorm)):
+        raise ShapeError(f"layer {index} {layer!r} takes rows of features but receives images "
+                         f"of shape {_format_shape(shape)} (channels x height x width); put a "
+                         f"Flatten() before it")
+    if hasattr(layer, "output_shape"):
+        return layer.output_shape(shape)
+    return layer.output_size(shape)
+
+
+def _shapes(layers, shape, start=0):
+    """The output shape of every layer from ``start`` on, for input ``shape``."""
+    shapes = []
+    for i, layer in enumerate(layers[start:], start):
+        shape = _output_shape(layer, shape, i)
+        shapes.append(shape)
+    return shapes
+
+
+def _input_anchor(layers):
+    """(index, layer) of the first layer with a fixed input: a Dense or a Conv2D."""
+    from .layers import Conv2D
+
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Conv2D) or getattr(layer, "n_in", None) is not None:
+            return i, layer
+    return None, None
+
+
+def _image_size(layers, start, channels):
+    """The smallest (height, width) the layers from ``start`` on accept, or (None, None).
+
+    A convolution takes images of any size; what fixes the size is the first Dense
+    layer after the Flatten, which needs an exact number of features. Feature counts
+    never decrease as images grow (each conv/pool output size is a floor of a linear
+    function of the input size), so a binary search finds the smallest square that
+    fits, then, failing that, the smallest height with a width that does. Several
+    sizes can fit (28x28 and 29x29 both give LeNet-5 400 features: pooling drops the
+    odd row); the smallest is the one shown, and ``prepare_inputs`` checks real data
+    by running its own size through every layer.
+    """
+    dense = next((i for i in range(start, len(layers)) if isinstance(layers[i], Dense)), None)
+    shape = (channels, None, None)
+    shapes = _shapes(layers[:dense], shape, start)  # channel and Flatten errors, size-free
+    if dense is None:
+        return None, None
+    if shapes and isinstance(shapes[-1], tuple):
+        _output_shape(layers[dense], shapes[-1], dense)  # raises: a Flatten is missing
+    target = layers[dense].n_in
+
+    def features(h, w):
+        try:
+            return _shapes(layers[:dense], (channels, h, w), start)[-1]
+        except ShapeError:  # the kernels or windows do not fit in such small images
+            return 0
+
+    def smallest(lo, hi, f):  # smallest x in [lo, hi] with f(x) >= target, else None
+        if f(hi) < target:
+            return None
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (mid + 1, hi) if f(mid) < target else (lo, mid)
+        return lo
+
+    limit = 1 << 16
+    side = smallest(1, limit, lambda h: features(h, h))
+    if side is not None and features(side, side) == target:
+        return side, side
+    for h in range(1, 513):
+        w = smallest(1, limit, lambda w: features(h, w))
+        if w is not None and features(h, w) == target:
+            return h, w
+    near = "" if side is None else (f"; {side}x{side} images give {features(side, side)} and "
+                                    f"{side - 1}x{side - 1} give {features(side - 1, side - 1)}")
+    raise ShapeError(f"layer {dense} {layers[dense]!r} needs {target} features, but no image "
+                     f"size makes the layers before it produce that many{near}")
+
+
+def _format_shape(shape):
+    """``784`` or ``1x28x28`` (``?`` for a size not fixed by any layer)."""
+    if isinstance(shape, tuple):
+        return "x".join("?" if s is None else str(s) for s in shape)
+    return "?" if shape is None else str(shape)
+
+
 class Sequential:
     """A stack of layers, each feeding the next.
 
@@ -33,20 +132,31 @@ class Sequential:
         self._check_dtypes()
 
     def _check_sizes(self):
-        """The number of features after each Dense layer: [n_in, n1, ..., n_out].
+        """The sizes of the layers of units: the input, then after each Conv2D and Dense layer.
 
-        Every layer after the first one with a fixed input width checks the width it
-        receives (``output_size`` raises ShapeError), so a mismatch fails here, not later.
+        An MLP gives widths ``[n_in, n1, ..., n_out]``. A network whose first layer with
+        a fixed input is a Conv2D takes images, and its sizes are (channels, height,
+        width) shapes until the Flatten, then widths: LeNet-5 gives
+        ``[(1, 28, 28), (6, 28, 28), (16, 10, 10), 120, 84, 10]``, the image size being
+        the smallest the first Dense layer after the Flatten accepts (height and width
+        are None when no dense layer fixes them).
+
+        Every layer from that first one on checks the shape it receives (``output_shape``
+        or ``output_size`` raises ShapeError), so a mismatch fails here, not later.
         """
-        sizes, width = [], None
-        for layer in self.layers:
-            if width is None and getattr(layer, "n_in", None) is not None:
-                width = layer.n_in
-                sizes.append(width)
-            if width is not None:
-                width = layer.output_size(width)
-                if isinstance(layer, Dense):
-                    sizes.append(width)
+        from .layers import Conv2D
+
+        start, first = _input_anchor(self.layers)
+        if first is None:
+            return []
+        if isinstance(first, Conv2D):
+            shape = (first.in_channels, *_image_size(self.layers, start, first.in_channels))
+        else:
+            shape = first.n_in
+        sizes = [shape]
+        for layer, out in zip(self.layers[start:], _shapes(self.layers, shape, start)):
+            if isinstance(layer, (Conv2D, Dense)):
+                sizes.append(out)
         return sizes
 
     def _check_dtypes(self):
@@ -115,10 +225,12 @@ class Sequential:
 
     @property
     def n_in(self):
+        """Input features (an int), or the (channels, height, width) of input images."""
         return self.sizes[0] if self.sizes else None
 
     @property
     def n_out(self):
+        """Output features (an int); a shape for a network that ends in image layers."""
         return self.sizes[-1] if self.sizes else None
 
     def astype(self, dtype):
@@ -139,25 +251,71 @@ class Sequential:
 
     # ---- data at the boundary -------------------------------------------------------
     def prepare_inputs(self, X, what="X"):
-        """Validate user data once and convert it to the network's dtype."""
+        """Validate user data once and convert it to the network's dtype.
+
+        An MLP takes ``(samples, n_in)``. A network that starts with a Conv2D takes images
+        ``(samples, channels, height, width)``; rows of ``channels*height*width`` pixels
+        in row-major order (as IDX and CSV files hold them) are reshaped to the image
+        size the network was built for. Images of another size are accepted when every
+        layer takes them (LeNet-5's 28x28 also takes 29x29); otherwise the error names
+        the layer. A network that starts with Flatten before its first Dense layer also
+        takes ``(samples, ...)`` arrays of ``n_in`` numbers per sample.
+        """
         arr = backend.to_numpy(X) if not isinstance(X, np.ndarray) else X
         arr = np.asarray(arr)
         if arr.dtype.kind not in "biuf":
             raise InvalidValueError(f"{what} must be numeric, got dtype {arr.dtype}")
-        if arr.ndim == 1 and self.n_in == 1:
-            arr = arr.reshape(-1, 1)
-        if arr.ndim != 2:
-            raise ShapeError(f"{what} must have shape (samples, {self.n_in}), got {arr.shape}")
+        if isinstance(self.n_in, tuple):
+            arr = self._prepare_images(arr, what)
+        else:
+            if arr.ndim == 1 and self.n_in == 1:
+                arr = arr.reshape(-1, 1)
+            if arr.ndim > 2 and self.n_in is not None and self._flattens_input():
+                if int(np.prod(arr.shape[1:])) != self.n_in:
+                    raise ShapeError(f"{what} has {int(np.prod(arr.shape[1:]))} numbers per "
+                                     f"sample {arr.shape[1:]} but the first Dense layer "
+                                     f"expects {self.n_in} after Flatten")
+            elif arr.ndim != 2:
+                raise ShapeError(f"{what} must have shape (samples, {self.n_in}), "
+                                 f"got {arr.shape}")
+            elif len(arr) and self.n_in is not None and arr.shape[1] != self.n_in:
+                raise ShapeError(f"{what} has {arr.shape[1]} features but the first layer "
+                                 f"expects {self.n_in}")
         if len(arr) == 0:
             raise InvalidValueError(f"{what} is empty: no samples to work on")
-        if self.n_in is not None and arr.shape[1] != self.n_in:
-            raise ShapeError(f"{what} has {arr.shape[1]} features but the first layer expects "
-                             f"{self.n_in}")
-        if not np.all(np.isfinite(arr)):
+        if arr.dtype.kind == "f" and not _all_finite(arr):
             rows = np.unique(np.nonzero(~np.isfinite(arr))[0])
             raise InvalidValueError(f"{what} contains NaN or inf (rows {rows[:5].tolist()}"
                                     f"{'...' if len(rows) > 5 else ''}); clean or impute them first")
         return backend.asarray(arr, self.dtype)
+
+    def _flattens_input(self):
+        from .layers import Flatten
+
+        start, _ = _input_anchor(self.layers)
+        return any(isinstance(layer, Flatten) for layer in self.layers[:start])
+
+    def _prepare_images(self, arr, what):
+        """``arr`` as ``(samples, channels, height, width)`` images this network takes."""
+        c, h, w = self.n_in
+        expected = f"(samples, {_format_shape(self.n_in).replace('x', ', ')})"
+        if arr.ndim == 2 and h is not None and arr.shape[1] == c * h * w:
+            arr = arr.reshape(-1, c, h, w)
+        if arr.ndim != 4:
+            flat = f" or rows of {c * h * w} pixels" if h is not None else ""
+            raise ShapeError(f"{what} must be images of shape {expected}{flat}, got {arr.shape}")
+        if arr.shape[1] != c:
+            raise ShapeError(f"{what} has {arr.shape[1]} channels (shape {arr.shape}) but the "
+                             f"first layer {self.layers[_input_anchor(self.layers)[0]]!r} "
+                             f"expects {c}")
+        if h is not None and arr.shape[2:] != (h, w):
+            start, _ = _input_anchor(self.layers)
+            try:
+                _shapes(self.layers, tuple(arr.shape[1:]), start)
+            except ShapeError as exc:
+                raise ShapeError(f"{what} has {arr.shape[2]}x{arr.shape[3]} images but this "
+                                 f"network takes {h}x{w}: {exc}") from None
+        return arr
 
     def predict(self, X, batch_size=1024):
         """Outputs in evaluation mode, computed ``batch_size`` rows at a time."""
@@ -219,16 +377,23 @@ class Sequential:
         """The architecture in the notes' notation: a_l = W_l h_(l-1) + b_l, h_l = g(a_l).
 
         Dropout and BatchNorm act on whichever signal they follow (``a_l`` after a Dense
-        layer, ``h_l`` after an activation) and are written as a function of it.
+        layer, ``h_l`` after an activation) and are written as a function of it. A network
+        with image layers also shows each layer's output shape, and writes a convolution
+        ``a_l = W_l * h_(l-1) + b_l`` (``*``: cross-correlation, as in PyTorch).
         """
-        from .layers import BatchNorm, Dropout
+        from .layers import AvgPool2D, BatchNorm, Conv2D, Dropout, Flatten, MaxPool2D
 
         params = self.parameters()
         total = sum(p.value.size for p in params)
         trainable = sum(p.value.size for p in params if p.trainable)
-        shape = "-".join(map(str, self.sizes)) if self.sizes else "?"
+        shape = "-".join(map(_format_shape, self.sizes)) if self.sizes else "?"
         lines = [f"Sequential {shape} ({total} parameters, {trainable} trainable, "
                  f"{self.dtype}) ("]
+        images = any(_is_image_layer(layer) for layer in self.layers)
+        outputs = [None] * len(self.layers)
+        if images and self.sizes:
+            start, _ = _input_anchor(self.layers)
+            outputs[start:] = _shapes(self.layers, self.sizes[0], start)
         level, signal = 0, "h0"
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
@@ -237,6 +402,12 @@ class Sequential:
                 frozen = " (frozen)" if not layer.bias.trainable else ""
                 note = (f"a{level} = W{level} h{level - 1} + b{level}   "
                         f"W{level}: {layer.n_out}x{layer.n_in}, b{level}: {layer.n_out}{frozen}")
+            elif isinstance(layer, Conv2D):
+                level += 1
+                signal = f"a{level}"
+                kernel = "x".join(map(str, layer.weight.shape))
+                note = (f"a{level} = W{level} * h{level - 1} + b{level}   "
+                        f"W{level}: {kernel}, b{level}: {layer.out_channels}")
             elif type(layer) in NAMES:
                 signal = f"h{level}"
                 note = f"h{level} = {NAMES[type(layer)]}(a{level})"
@@ -244,11 +415,25 @@ class Sequential:
                 note = f"{signal} = dropout({signal}, p={layer.p})"
             elif isinstance(layer, BatchNorm):
                 note = f"{signal} = BN({signal})   gamma, beta: {layer.n}"
+            elif isinstance(layer, (MaxPool2D, AvgPool2D)):
+                note = f"{signal} = {layer.op}({signal})"
+            elif isinstance(layer, Flatten):
+                note = f"{signal} = flatten({signal})"
             else:
                 note = ""
-            lines.append(f"  ({i}) {layer!r:<32} {note}".rstrip())
+            if images:
+                out = "" if outputs[i] is None else f"-> {_format_shape(outputs[i])}"
+                index = f"({i})"
+                lines.append(f"  {index:<4} {layer!r:<40} {out:<13} {note}".rstrip())
+            else:
+                lines.append(f"  ({i}) {layer!r:<32} {note}".rstrip())
         lines.append(")")
         return "\n".join(lines)
+
+
+def _all_finite(arr, rows=4096):
+    """np.isfinite(arr).all() in blocks of rows: no boolean copy of a whole data set."""
+    return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, len(arr), rows))
 
 
 def mlp(sizes, activation="relu", output="softmax", init=None, dtype="float32", seed=None,

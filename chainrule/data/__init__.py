@@ -29,6 +29,8 @@ def _digits(*, dtype, data_dir, seed, test_fraction=0.2):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
+    if not generated._is_number(test_fraction) or not 0 < test_fraction < 1:
+        raise InvalidValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X / 16.0, y, test_size=test_fraction, random_state=seed, stratify=y)
@@ -89,7 +91,7 @@ def load(name, *, dtype="float32", data_dir=None, seed=0, **options):
     ``load("csv", path="iris.csv", target="species")``. ``seed`` fixes every
     random draw and split; ``data_dir`` is where file-based sets look first.
     """
-    if name not in LOADERS:
+    if not isinstance(name, str) or name not in LOADERS:
         raise unknown("data set", name, LOADERS)
     loader = LOADERS[name]
     _check_options(name, loader, options)
@@ -188,6 +190,9 @@ def one_hot(labels, k=None, dtype="float32"):
         labels = labels.astype(np.int64)
     if k is None:
         k = int(labels.max()) + 1 if labels.size else 0
+    elif isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise InvalidValueError(f"k (number of classes) must be a non-negative integer, "
+                                f"got {k!r}")
     if labels.size and (labels.min() < 0 or labels.max() >= k):
         raise InvalidValueError(f"labels: expected class indices in 0..{k - 1}, found "
                                 f"{labels.min()}..{labels.max()}")

@@ -10,7 +10,6 @@ import math
 import os
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .. import backend
 from ..errors import DataError, InvalidValueError
@@ -53,6 +52,9 @@ def load_csv(path, target, *, test_fraction=0.2, seed=0, dtype="float32", delimi
     header, rows = _read(path, delimiter)
     t = _column_index(path, header, target, "target column")
     feature_cols = [i for i in range(len(header)) if i != t]
+    if not feature_cols:
+        raise DataError(f"{path}: the target {header[t]!r} is the only column; expected at "
+                        f"least one feature column beside it")
 
     X = _numbers(path, header, rows, feature_cols, dtype)
     y, classes = _target(path, header, rows, t, dtype)
@@ -64,6 +66,8 @@ def load_csv(path, target, *, test_fraction=0.2, seed=0, dtype="float32", delimi
         X_train, y_train, X_test, y_test = X, y, X[:0], y[:0]
     else:
         try:
+            from sklearn.model_selection import train_test_split  # slow import: when needed
+
             X_train, X_test, y_train, y_test = train_test_split(
                 X, y, test_size=test_fraction, random_state=seed, stratify=stratify)
         except ValueError as e:  # e.g. one row and a test fraction
@@ -92,6 +96,9 @@ def read_csv_features(path, *, columns=None, dtype="float32", delimiter=","):
 def _read(path, delimiter):
     """The header and the ``(line_number, fields)`` of every non-blank row."""
     path = os.fspath(path)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise InvalidValueError(f"delimiter must be one character such as ',' or ';', got "
+                                f"{delimiter!r}")
     try:
         # utf-8-sig: a byte-order mark from spreadsheet exports is not part of a name
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -102,6 +109,11 @@ def _read(path, delimiter):
                     continue  # blank line
                 if header is None:
                     header = [cell.strip() for cell in fields]
+                    if "" in header:
+                        raise DataError(f"{path}, line {reader.line_num}: column "
+                                        f"{header.index('') + 1} of the header has no name; "
+                                        f"every column needs one (a trailing "
+                                        f"{delimiter!r} adds an empty column)")
                     twice = sorted({h for h in header if header.count(h) > 1})
                     if twice:
                         raise DataError(f"{path}, line {reader.line_num}: column names must "
@@ -114,6 +126,10 @@ def _read(path, delimiter):
                 rows.append((reader.line_num, fields))
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the file ({e.strerror or e})") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not a UTF-8 text file ({e})") from None
     except csv.Error as e:
@@ -141,10 +157,21 @@ def _column_index(path, header, column, what):
 def _numbers(path, header, rows, cols, dtype):
     """The given columns of every row as a ``(n_rows, len(cols))`` float array."""
     out = np.empty((len(rows), len(cols)), dtype=dtype)
-    for r, (line, fields) in enumerate(rows):
-        for c, col in enumerate(cols):
-            out[r, c] = _number(path, line, header[col], fields[col])
+    with np.errstate(over="ignore"):  # a value too large for dtype: reported below
+        for r, (line, fields) in enumerate(rows):
+            for c, col in enumerate(cols):
+                out[r, c] = _number(path, line, header[col], fields[col])
+    if not np.all(np.isfinite(out)):
+        r, c = np.argwhere(~np.isfinite(out))[0]
+        line, fields = rows[r]
+        raise DataError(_too_large(path, line, header[cols[c]], fields[cols[c]], out.dtype))
     return out
+
+
+def _too_large(path, line, name, cell, dtype):
+    return (f"{path}, line {line}, column {name!r}: {cell.strip()!r} is too large for "
+            f"{dtype} (largest {np.finfo(dtype).max:.4g}); rescale the column or use "
+            f"dtype='float64'")
 
 
 def _number(path, line, name, cell):
@@ -181,8 +208,15 @@ def _target(path, header, rows, col, dtype):
         raise DataError(f"{path}, line {line}, column {name!r}: expected a finite target, "
                         f"found {text!r}")
     if np.all(values == np.round(values)):
-        return values.astype(np.int64), None
-    return values.astype(dtype), None
+        if np.all(np.abs(values) < 2.0 ** 63):
+            return values.astype(np.int64), None
+    with np.errstate(over="ignore"):
+        cast = values.astype(dtype)
+    bad = np.flatnonzero(~np.isfinite(cast))
+    if bad.size:
+        line, text = cells[bad[0]]
+        raise DataError(_too_large(path, line, name, text, cast.dtype))
+    return cast, None
 
 
 def _can_stratify(y, test_fraction):

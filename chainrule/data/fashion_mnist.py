@@ -140,8 +140,10 @@ def _images(path, dtype):
     images = read_idx(path)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"{path}: expected images of shape (n, 28, 28), found {images.shape}")
-    # divide in the target dtype: no float64 copy of 60000x784 values
-    return images.reshape(len(images), -1).astype(dtype) / dtype.type(255)
+    # one array in the target dtype, divided in place: no second 60000x784 copy
+    scaled = images.reshape(len(images), -1).astype(dtype)
+    scaled /= dtype.type(255)
+    return scaled
 
 
 def _labels(path, n):

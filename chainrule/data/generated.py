@@ -6,8 +6,6 @@ the same points and the same split. Splits are stratified, so both halves see
 every class in its original proportion.
 """
 import numpy as np
-from sklearn.datasets import make_circles, make_moons
-from sklearn.model_selection import train_test_split
 
 from .. import backend
 from ..errors import InvalidValueError
@@ -41,6 +39,8 @@ def moons(n=200, *, noise=0.1, test_fraction=0.25, seed=0, dtype="float32"):
     """Two interleaving half circles (scikit-learn's ``make_moons``)."""
     n = _count("n", n)
     _non_negative("noise", noise)
+    from sklearn.datasets import make_moons  # scikit-learn loads in ~1 s: only when used
+
     X, y = make_moons(n_samples=n, noise=noise, random_state=seed)
     return _split(X, y, test_fraction, seed, backend.dtype(dtype))
 
@@ -52,8 +52,10 @@ def circles(n=200, *, noise=0.05, factor=0.5, test_fraction=0.25, seed=0, dtype=
     """
     n = _count("n", n)
     _non_negative("noise", noise)
-    if not 0 < factor < 1:
+    if not _is_number(factor) or not 0 < factor < 1:
         raise InvalidValueError(f"factor must be in (0, 1), got {factor!r}")
+    from sklearn.datasets import make_circles
+
     X, y = make_circles(n_samples=n, noise=noise, factor=factor, random_state=seed)
     return _split(X, y, test_fraction, seed, backend.dtype(dtype))
 
@@ -72,10 +74,12 @@ def spirals(n=300, *, k=3, noise=0.2, turns=1.0, test_fraction=0.25, seed=0,
     jitters the angle (radians). No linear model separates them.
     """
     n = _count("n", n)
-    if int(k) != k or k < 2:
+    if not _is_number(k) or not np.isfinite(k) or int(k) != k or k < 2:
         raise InvalidValueError(f"k (number of arms) must be an integer >= 2, got {k!r}")
     k = int(k)
     _non_negative("noise", noise)
+    if not _is_number(turns) or not np.isfinite(turns):
+        raise InvalidValueError(f"turns must be a finite number, got {turns!r}")
     rng = np.random.default_rng(seed)
     y = np.arange(n) % k  # arm sizes differ by at most one
     X = np.empty((n, 2))
@@ -89,9 +93,11 @@ def spirals(n=300, *, k=3, noise=0.2, turns=1.0, test_fraction=0.25, seed=0,
 
 def _split(X, y, test_fraction, seed, dtype, stratify=True):
     """Seeded (stratified) train/test split; features cast to ``dtype``, labels int64."""
-    if not 0 < test_fraction < 1:
+    if not _is_number(test_fraction) or not 0 < test_fraction < 1:
         raise InvalidValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     try:
+        from sklearn.model_selection import train_test_split
+
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=test_fraction, random_state=seed,
             stratify=y if stratify else None)
@@ -103,13 +109,19 @@ def _split(X, y, test_fraction, seed, dtype, stratify=True):
             X_test.astype(dtype), y_test.astype(np.int64))
 
 
+def _is_number(value):
+    """A real number (Python or NumPy), not a bool, string or array."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
 def _count(name, value):
     """A positive integer argument, or an error naming it."""
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    if not _is_number(value) or not np.isfinite(value) or int(value) != value or value < 1:
         raise InvalidValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
 def _non_negative(name, value):
-    if not value >= 0:  # also rejects NaN
-        raise InvalidValueError(f"{name} must be >= 0, got {value!r}")
+    if not _is_number(value) or not value >= 0:  # also rejects NaN
+        raise InvalidValueError(f"{name} must be a number >= 0, got {value!r}")
