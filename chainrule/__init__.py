@@ -3,6 +3,7 @@ from . import backend, callbacks, data, datasets, init, losses, metrics, optim
 from .errors import (ChainruleError, DataError, DTypeError, InvalidValueError, ModelFileError,
                      ShapeError, UnknownNameError)
 from .gradcheck import gradcheck
+from .trace import trace
 from .layers import (BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax,
                      Tanh)
 from .losses import L1, L2, MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
@@ -26,4 +27,4 @@ __all__ = ["AdaGrad", "Adam", "AdamW", "RMSProp", "BatchNorm", "Dropout", "L1", 
            "LeakyReLU", "MSE", "ModelFileError", "Parameter", "ReLU", "SGD", "Sequential",
            "ShapeError", "Sigmoid", "Softmax", "SquaredError", "Tanh", "UnknownNameError",
            "backend", "callbacks", "datasets", "gradcheck", "init", "load", "losses", "metrics",
-           "mlp", "optim"]
+           "mlp", "optim", "trace"]

@@ -4,10 +4,10 @@ import sys
 
 from .. import __version__
 from ..errors import ChainruleError
-from . import config, evaluate, examples, export, predict, train, tune
+from . import config, evaluate, examples, export, gradcheck, predict, trace, train, tune
 
 MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples,
-           "export": export, "tune": tune}
+           "export": export, "tune": tune, "trace": trace, "gradcheck": gradcheck}
 
 
 def _runner(module):
@@ -48,3 +48,18 @@ def main(argv=None):
     except ChainruleError as e:
         print(f"chainrule {args.verb}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a path that is a directory, unwritable, missing, a full disk...
+        print(f"chainrule {args.verb}: error: {_os_error(e)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(e):
+    """``'out/': is a directory`` from an OSError, naming the path the user typed."""
+    reason = {IsADirectoryError: "is a directory, expected a file",
+              NotADirectoryError: "a part of the path is not a directory",
+              FileNotFoundError: "no such file or directory",
+              PermissionError: "permission denied"}.get(type(e), e.strerror or str(e))
+    if e.filename is None:
+        return reason
+    names = repr(e.filename) + (f" -> {e.filename2!r}" if e.filename2 is not None else "")
+    return f"{names}: {reason}"

@@ -117,7 +117,7 @@ def _names(prefix, n):
     return shown + (", ..." if n > 4 else "")
 
 
-# ---- the network -----------------------------------------------------------------------------------
+# ---- the network --------------------------------------------------------------------------------
 def _activation_layer(name):
     from ..layers import activation
 
