@@ -104,3 +104,17 @@ def test_training_backward_skips_only_the_input_gradient():
         np.testing.assert_allclose(a, p.grad, rtol=1e-10, atol=1e-15)
     head_only = cr.Sequential([cr.Softmax()])  # fused loss: nothing below the softmax
     assert head_only.backward(np.ones((1, 2)), start=0, input_grad=False).shape == (1, 2)
+
+
+def test_pickles_and_copies_hold_no_batch_data():
+    import pickle
+
+    net = cr.mlp([3, 50, 2], seed=0)
+    X = np.random.default_rng(0).normal(size=(500, 3)).astype(np.float32)
+    empty = len(pickle.dumps(net))
+    net.predict(X)
+    net.fit(X, np.zeros(500, dtype=int), epochs=1)
+    assert len(pickle.dumps(net)) <= empty  # the 500 rows (6 kB) and activations (100 kB) are gone
+    clone = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(clone.predict(X), net.predict(X))
+    assert net.astype("float64").layers[0].__dict__.get("_x") is None

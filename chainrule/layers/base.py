@@ -61,8 +61,20 @@ class Layer:
         """Number of output features for ``n_in`` input features (same by default)."""
         return n_in
 
+    def __getstate__(self):
+        """Copies and pickles leave out what the last batch left behind.
+
+        Private arrays (``_x``, ``_out``...) and ``logits`` belong to one step; keeping
+        them would make a pickled model hold rows of the user's data.
+        """
+        return {k: v for k, v in self.__dict__.items() if not _is_step_cache(k, v)}
+
     def extra_repr(self):
         return ""
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _is_step_cache(name, value):
+    return (name.startswith("_") or name == "logits") and hasattr(value, "__array_interface__")
