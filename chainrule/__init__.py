@@ -4,8 +4,9 @@ from .errors import (ChainruleError, DataError, DTypeError, InvalidValueError, M
                      ShapeError, UnknownNameError)
 from .gradcheck import gradcheck
 from .trace import trace
-from .layers import (BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax,
-                     Tanh)
+from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Identity, Layer,
+                     LeakyReLU, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
+from .models import lenet5, wide_cnn
 from .losses import L1, L2, MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .network import Sequential, mlp
 from .optim import SGD, AdaGrad, Adam, AdamW, RMSProp
@@ -22,7 +23,7 @@ def load(path):
     return _load(path)
 
 
-__all__ = ["AdaGrad", "Adam", "AdamW", "RMSProp", "BatchNorm", "Dropout", "L1", "BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
+__all__ = ["AvgPool2D", "Conv2D", "Flatten", "MaxPool2D", "lenet5", "wide_cnn", "AdaGrad", "Adam", "AdamW", "RMSProp", "BatchNorm", "Dropout", "L1", "BinaryCrossEntropy", "ChainruleError", "CrossEntropy", "DTypeError", "DataError",
            "Dense", "DivergenceWarning", "History", "Identity", "InvalidValueError", "L2", "Layer",
            "LeakyReLU", "MSE", "ModelFileError", "Parameter", "ReLU", "SGD", "Sequential",
            "ShapeError", "Sigmoid", "Softmax", "SquaredError", "Tanh", "UnknownNameError",

@@ -261,8 +261,11 @@ class Sequential:
         the layer. A network that starts with Flatten before its first Dense layer also
         takes ``(samples, ...)`` arrays of ``n_in`` numbers per sample.
         """
-        arr = backend.to_numpy(X) if not isinstance(X, np.ndarray) else X
-        arr = np.asarray(arr)
+        try:
+            arr = np.asarray(backend.to_numpy(X) if not isinstance(X, np.ndarray) else X)
+        except ValueError as e:  # a ragged nested list
+            raise ShapeError(f"{what} is not a rectangular array: every sample must have the "
+                             f"same number of values ({e})") from None
         if arr.dtype.kind not in "biuf":
             raise InvalidValueError(f"{what} must be numeric, got dtype {arr.dtype}")
         if isinstance(self.n_in, tuple):
@@ -318,10 +321,18 @@ class Sequential:
         return arr
 
     def predict(self, X, batch_size=1024):
-        """Outputs in evaluation mode, computed ``batch_size`` rows at a time."""
+        """Outputs in evaluation mode, computed ``batch_size`` rows at a time.
+
+        Outputs that overflow (inf/NaN from finite inputs) are an error, never returned.
+        """
         X = self.prepare_inputs(X)
         outs = [self.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
-        return outs[0] if len(outs) == 1 else backend.xp.concatenate(outs)
+        out = outs[0] if len(outs) == 1 else backend.xp.concatenate(outs)
+        if not _all_finite(out):
+            raise InvalidValueError(f"the outputs overflowed {out.dtype} (inf or NaN) for finite "
+                                    f"inputs: the inputs or weights are far too large; scale the "
+                                    f"inputs (e.g. chainrule.data.standardize) and retrain")
+        return out
 
     def evaluate(self, X, y, metrics=("accuracy",), loss=None):
         """A dict of metric name -> value on (X, y); ``loss`` adds its mean value."""

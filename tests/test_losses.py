@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 
 def probs(rng, m=5, k=3):

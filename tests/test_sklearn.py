@@ -23,7 +23,7 @@ from chainrule.errors import ModelFileError
 from chainrule.sklearn import Convergence, MLPClassifier, MLPRegressor, WeightedCrossEntropy
 from chainrule.sklearn.base import make_optimizer
 from chainrule.training.callbacks import Callback, TrainingState
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

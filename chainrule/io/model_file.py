@@ -19,6 +19,7 @@ Loading rebuilds each layer from :data:`LAYERS`, an explicit table of our own cl
 a type name read from a file is only ever a key into that table, never imported or looked
 up as an attribute, so a file cannot make chainrule run code. Nothing is unpickled.
 """
+import hashlib
 import inspect
 import json
 import os
@@ -33,8 +34,8 @@ from safetensors import SafetensorError
 from .. import backend
 from ..errors import (ChainruleError, InvalidValueError, MetadataError, ModelFileError,
                       ModelFileNotFoundError)
-from ..layers import (BatchNorm, Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
-                      Tanh)
+from ..layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Identity, LeakyReLU,
+                      MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from ..network import Sequential
 
 FORMAT = "chainrule"
@@ -42,7 +43,8 @@ FORMAT_VERSION = 1
 
 # The only classes a model file can name. Add a layer here when it gains a config().
 LAYERS = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity,
-                                         Dropout, BatchNorm)}
+                                         Dropout, BatchNorm, Conv2D, MaxPool2D, AvgPool2D,
+                                         Flatten)}
 
 # Header keys every chainrule file carries (``format`` is checked on its own, first).
 REQUIRED_KEYS = ("format_version", "architecture", "dtype", "trainable", "user")
@@ -79,6 +81,7 @@ def save(net, path, metadata=None, checkpoint=None):
         for name, array in checkpoint["arrays"].items():
             tensors[CHECKPOINT_PREFIX + name] = np.array(backend.to_numpy(array), order="C")  # 0-d stays 0-d
         header["checkpoint"] = _user_json(checkpoint["state"])
+    header["checksum"] = _checksum(tensors)
     data = safetensors.numpy.save(tensors, metadata=header)
     _write_atomic(path, data)
 
@@ -151,6 +154,17 @@ def _user_json(metadata):
         raise MetadataError(
             f"metadata must hold only JSON values (str keys; str, int, float, bool, None, "
             f"lists and dicts of them; no NaN or inf): {exc}") from exc
+
+
+def _checksum(tensors):
+    """A hash of every tensor's name, dtype, shape and bytes: safetensors checks offsets and
+    sizes, not values, so without it a flipped byte would load as a changed weight."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(tensors):
+        array = np.asarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return "blake2b-128:" + digest.hexdigest()
 
 
 def _write_atomic(path, data):
@@ -229,6 +243,7 @@ def _load(path):
     header = _chainrule_header(path, _safetensors_header(path, data))
     dtype = _header_dtype(path, header)
     tensors = _load_tensors(path, data)
+    checksum = _checksum(tensors)  # checked last, after the checks that say more
     extra = {key[len(CHECKPOINT_PREFIX):]: tensors.pop(key) for key in list(tensors)
              if key.startswith(CHECKPOINT_PREFIX)}
     layers = [_build_layer(path, i, entry, dtype)
@@ -240,6 +255,9 @@ def _load(path):
     except ChainruleError as exc:
         raise _error(path, f"the architecture does not fit together: {exc}") from exc
     net.metadata = _json_value(path, header, "user", dict)
+    if "checksum" in header and header["checksum"] != checksum:
+        raise _error(path, "is corrupt: its tensor data does not match the checksum in its "
+                           "header (a changed or damaged byte); use a good copy of the file")
     return net, header, extra
 
 
@@ -393,6 +411,9 @@ def _build_layer(path, index, entry, dtype):
         kwargs["init"] = "zeros"
     try:
         return cls(**kwargs)
+    except MemoryError:
+        raise _error(path, f"layer {index} ({name}) declares a size too large to build: "
+                           f"{entry.get('config', {})!r:.200}") from None
     except (ChainruleError, TypeError, ValueError) as exc:
         raise _error(path, f"layer {index} ({name}) cannot be built from config "
                            f"{entry.get('config', {})!r:.200}: {exc}") from exc

@@ -14,12 +14,24 @@ the ONNX operator that computes the same function at inference:
 ``Softmax``      ``Softmax(axis=-1)``
 ``Dropout``      nothing: inverted dropout is the identity at inference
 ``BatchNorm``    ``BatchNormalization`` with the running statistics and ``eps``
+``Conv2D``       ``Conv(x, W, b)`` with ``kernel_shape``, ``strides`` and symmetric
+                 ``pads``; ``W`` is ``(out_channels, in_channels, kh, kw)`` in both
+``MaxPool2D``    ``MaxPool`` (``kernel_shape``, ``strides``, no padding, floor mode)
+``AvgPool2D``    ``AveragePool``, likewise
+``Flatten``      ``Flatten(axis=1)``: row-major over (channels, height, width), as ours
 ===============  ================================================================
+
+onnxruntime's CPU provider has no float64 ``Conv`` kernel: a float64 network with
+convolutions exports as valid ONNX, but onnxruntime refuses to load it; export the
+``net.astype("float32")`` copy to run it there.
 
 Tensor names follow the model file: initializers are ``layers.<i>.weight``,
 ``layers.<i>.running_mean``...; the graph input is ``"input"`` and its output ``"output"``,
-both ``(batch, features)`` with a symbolic batch size. The model's ``doc_string`` and
-``metadata_props`` carry the chainrule version and the architecture (``repr(net)``).
+both ``(batch, features)`` with a symbolic batch size; a network that starts with a
+convolution takes ``(batch, channels, height, width)`` images instead, with the image
+size its dense layers fix (symbolic ``height``/``width`` when none does). The model's
+``doc_string`` and ``metadata_props`` carry the chainrule version and the architecture
+(``repr(net)``).
 
 The ``onnx`` package is needed only here and imported only when exporting:
 ``pip install "chainrule[onnx]"``.
@@ -31,8 +43,8 @@ import numpy as np
 
 from .. import backend
 from ..errors import ChainruleError, InvalidValueError, NotAvailableError
-from ..layers import (BatchNorm, Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
-                      Tanh)
+from ..layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Identity, LeakyReLU,
+                      MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from .model_file import _user_json, _write_atomic
 
 # Opset 17 runs on every onnxruntime since 1.12 (2022) and has every operator used here.
@@ -93,13 +105,13 @@ def to_model(net, opset=None):
         x = convert(graph, f"layers.{i}", layer, x)
     graph.finish(x)
 
-    n_in, n_out = _widths(net.layers)
+    input_dims, output_dims = _io_dims(net)
     architecture = repr(net)
     doc = f"chainrule {__version__} network, evaluation mode:\n{architecture}"
     onnx_graph = helper.make_graph(
         graph.nodes, "chainrule.Sequential",
-        [helper.make_tensor_value_info(INPUT, elem_type, ["batch", n_in or "features"])],
-        [helper.make_tensor_value_info(OUTPUT, elem_type, ["batch", n_out or "features"])],
+        [helper.make_tensor_value_info(INPUT, elem_type, input_dims)],
+        [helper.make_tensor_value_info(OUTPUT, elem_type, output_dims)],
         initializer=graph.initializers, doc_string=doc)
     opset_ids = [helper.make_opsetid("", opset)]
     model = helper.make_model(onnx_graph, opset_imports=opset_ids, producer_name="chainrule",
@@ -153,6 +165,24 @@ def _widths(layers):
         elif isinstance(layer, BatchNorm) and width is None:
             n_in = width = layer.n
     return n_in, width
+
+
+def _io_dims(net):
+    """The graph input's and output's dimensions: ``["batch", ...]``, names where not fixed."""
+    n_in, n_out = _widths(net.layers)
+    if not isinstance(net.n_in, tuple):
+        return ["batch", n_in or "features"], ["batch", n_out or "features"]
+    from ..network import _input_anchor, _shapes
+
+    names = ("channels", "height", "width")
+    c, h, w = net.n_in
+    start, _ = _input_anchor(net.layers)
+    out = _shapes(net.layers, net.n_in, start)[-1]
+    if isinstance(out, tuple):
+        output = [d if d is not None else name for d, name in zip(out, names)]
+    else:
+        output = [out if out is not None else "features"]
+    return ["batch", c, h or "height", w or "width"], ["batch", *output]
 
 
 class _GraphBuilder:
@@ -245,6 +275,29 @@ def _batchnorm(graph, name, layer, x):
     return graph.node("BatchNormalization", inputs, name, epsilon=eps32)
 
 
+def _conv(graph, name, layer, x):
+    # ONNX Conv is the same cross-correlation with the same (out, in, kh, kw) weight layout;
+    # pads are [top, left, bottom, right].
+    (ph, pw) = layer.padding
+    w = graph.constant(f"{name}.weight", layer.weight.value)
+    b = graph.constant(f"{name}.bias", layer.bias.value)
+    return graph.node("Conv", [x, w, b], name, kernel_shape=list(layer.kernel_size),
+                      strides=list(layer.stride), pads=[ph, pw, ph, pw])
+
+
+def _pool(op):
+    def convert(graph, name, layer, x):
+        # No padding and floor mode (ceil_mode=0, the default), as chainrule pools.
+        return graph.node(op, [x], name, kernel_shape=list(layer.size),
+                          strides=list(layer.stride))
+
+    return convert
+
+
+def _flatten(graph, name, layer, x):
+    return graph.node("Flatten", [x], name, axis=1)
+
+
 _CONVERTERS = {
     Dense: _dense,
     Sigmoid: _simple("Sigmoid"),
@@ -255,4 +308,8 @@ _CONVERTERS = {
     Identity: _simple("Identity"),
     Dropout: _dropout,
     BatchNorm: _batchnorm,
+    Conv2D: _conv,
+    MaxPool2D: _pool("MaxPool"),
+    AvgPool2D: _pool("AveragePool"),
+    Flatten: _flatten,
 }

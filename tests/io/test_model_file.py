@@ -532,3 +532,69 @@ def test_bad_config_for_the_new_layers(tmp_path, index, config, fragment):
     architecture[index]["config"] = config
     meta["architecture"] = json.dumps(architecture)
     expect_error(write(tmp_path, tensors, meta), fragment)
+
+
+# ---- convolutional networks ------------------------------------------------------------
+
+def make_cnn(dtype="float32"):
+    """Every image layer, with non-square kernels, strides and padding in the configs."""
+    from chainrule.layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+
+    rng = np.random.default_rng(5)
+    return cr.Sequential([
+        Conv2D(3, 4, (3, 2), stride=(1, 2), padding=(1, 0), seed=rng, dtype=dtype), cr.ReLU(),
+        MaxPool2D(2), Conv2D(4, 5, 3, padding=1, seed=rng, bias=0.1, dtype=dtype), cr.Tanh(),
+        AvgPool2D(2, stride=1), Flatten(), cr.Dropout(0.3, seed=rng),
+        cr.Dense(5 * 3 * 1, 3, seed=rng, dtype=dtype), cr.Softmax(),
+    ])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cnn_round_trip_is_exact(tmp_path, dtype):
+    net = make_cnn(dtype)
+    path = tmp_path / "cnn.safetensors"
+    net.save(path)
+    back = cr.load(path)
+    assert [type(layer) for layer in back.layers] == [type(layer) for layer in net.layers]
+    assert [layer.config() for layer in back.layers] == [layer.config() for layer in net.layers]
+    # 8x8 -> conv (8, 4) -> pool (4, 2) -> conv (4, 2) -> avg pool (3, 1): 5*3*1 = 15 features
+    assert back.sizes == net.sizes == [(3, 8, 8), (4, 8, 4), (5, 4, 2), 3]
+    for (_, p), (_, q) in zip(net.named_parameters(), back.named_parameters()):
+        assert q.value.shape == p.value.shape and q.value.tobytes() == p.value.tobytes()
+    assert repr(back) == repr(net)
+    x = np.random.default_rng(0).normal(size=(4, 3, 8, 8)).astype(dtype)
+    assert net.predict(x).tobytes() == back.predict(x).tobytes()
+
+
+def test_lenet5_file_layout(tmp_path):
+    from chainrule.models import lenet5
+
+    path = tmp_path / "lenet.safetensors"
+    lenet5(seed=0).save(path)
+    tensors, meta = parts(path)
+    assert tensors["layers.0.weight"].shape == (6, 1, 5, 5)  # (out, in, kh, kw)
+    assert tensors["layers.3.weight"].shape == (16, 6, 5, 5)
+    assert tensors["layers.7.weight"].shape == (120, 400)
+    architecture = json.loads(meta["architecture"])
+    assert architecture[0] == {"type": "Conv2D", "config": {
+        "in_channels": 1, "out_channels": 6, "kernel_size": 5, "stride": 1, "padding": 2}}
+    assert architecture[2] == {"type": "MaxPool2D", "config": {"size": 2, "stride": 2}}
+    assert architecture[6] == {"type": "Flatten", "config": {}}
+
+
+def test_conv_weight_of_the_wrong_shape(tmp_path):
+    path = tmp_path / "cnn.safetensors"
+    make_cnn().save(path)
+    tensors, meta = parts(path)
+    tensors["layers.3.weight"] = np.zeros((5, 4, 3, 2), dtype=np.float32)
+    expect_error(write(tmp_path, tensors, meta), "layers.3.weight", "(5, 4, 3, 3)", "(5, 4, 3, 2)")
+
+
+def test_conv_config_that_does_not_fit(tmp_path):
+    path = tmp_path / "cnn.safetensors"
+    make_cnn().save(path)
+    tensors, meta = parts(path)
+    architecture = json.loads(meta["architecture"])
+    architecture[3]["config"]["kernel_size"] = 0
+    meta["architecture"] = json.dumps(architecture)
+    expect_error(write(tmp_path, tensors, meta), "layer 3 (Conv2D) cannot be built")

@@ -334,3 +334,67 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     code = cli.main(["export", str(tmp_path / "missing.safetensors"), "--onnx",
                      str(tmp_path / "m.onnx")])
     assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+# ---- convolutional networks ------------------------------------------------------------
+
+def check_images_agree(net, tmp_path, name="cnn.onnx"):
+    """Export ``net``; onnxruntime's outputs match ``net.predict`` on random images."""
+    path = tmp_path / name
+    model = export_onnx(net, path)
+    sess = session(path)
+    rng = np.random.default_rng(0)
+    for batch in (1, 33):
+        X = rng.random((batch, *net.n_in), dtype=np.float32)
+        got = sess.run(["output"], {"input": X})[0]
+        want = net.predict(X)
+        assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=TOL["float32"], atol=TOL["float32"])
+    return model
+
+
+def test_small_cnn_with_every_image_layer(tmp_path):
+    from chainrule.layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+
+    rng = np.random.default_rng(2)
+    net = cr.Sequential([
+        Conv2D(3, 4, (3, 2), stride=(1, 2), padding=(1, 0), seed=rng, bias=0.2), cr.ReLU(),
+        MaxPool2D(2), Conv2D(4, 5, 3, padding=2, seed=rng, bias=-0.1), cr.Tanh(),
+        AvgPool2D(3, stride=2), Flatten(), cr.Dropout(0.5),
+        cr.Dense(5 * 2 * 1, 3, seed=rng), cr.Softmax(),
+    ])
+    model = check_images_agree(net, tmp_path)
+    assert op_types(model) == ["Conv", "Relu", "MaxPool", "Conv", "Tanh", "AveragePool",
+                               "Flatten", "Gemm", "Softmax"]
+    conv = model.graph.node[0]
+    attrs = {a.name: list(a.ints) for a in conv.attribute}
+    assert attrs == {"kernel_shape": [3, 2], "strides": [1, 2], "pads": [1, 0, 1, 0]}
+    # 6x6 -> conv (6, 3) -> pool (3, 1) -> conv (5, 3) -> avg pool (2, 1): 5*2*1 = 10 features
+    assert shape_of(model.graph.input[0]) == ["batch", 3, 6, 6]
+    assert shape_of(model.graph.output[0]) == ["batch", 3]
+
+
+def test_lenet5_after_training(tmp_path):
+    from chainrule.models import lenet5
+
+    net = lenet5(seed=0)
+    rng = np.random.default_rng(1)
+    X = rng.random((32, 1, 28, 28), dtype=np.float32)
+    net.fit(X, rng.integers(0, 10, size=32), optimizer=cr.Adam(1e-3), epochs=1, batch_size=16,
+            seed=0)
+    model = check_images_agree(net, tmp_path)
+    assert shape_of(model.graph.input[0]) == ["batch", 1, 28, 28]
+    weight = next(t for t in model.graph.initializer if t.name == "layers.0.weight")
+    assert list(weight.dims) == [6, 1, 5, 5]
+
+
+def test_convolutions_without_a_dense_layer_have_symbolic_sizes(tmp_path):
+    from chainrule.layers import Conv2D, MaxPool2D
+
+    net = cr.Sequential([Conv2D(1, 2, 3, padding=1, seed=0), cr.ReLU(), MaxPool2D(2)])
+    model = export_onnx(net, tmp_path / "fcn.onnx")
+    assert shape_of(model.graph.input[0]) == ["batch", 1, "height", "width"]
+    assert shape_of(model.graph.output[0]) == ["batch", 2, "height", "width"]
+    X = np.random.default_rng(0).random((2, 1, 6, 8), dtype=np.float32)
+    got = run_onnx(tmp_path / "fcn.onnx", X)
+    np.testing.assert_allclose(got, net.predict(X), rtol=1e-5, atol=1e-5)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 ACTIVATIONS = [cr.Sigmoid, cr.Tanh, cr.ReLU, lambda: cr.LeakyReLU(0.1), cr.Softmax, cr.Identity]
 

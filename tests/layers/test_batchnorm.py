@@ -3,7 +3,7 @@ import pytest
 
 from chainrule import DTypeError, InvalidValueError, ShapeError
 from chainrule.layers import BatchNorm
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 
 def make(n=4, **kwargs):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 
 def test_forward_is_weighted_sum_plus_bias():

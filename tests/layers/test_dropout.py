@@ -3,7 +3,7 @@ import pytest
 
 from chainrule import InvalidValueError, backend
 from chainrule.layers import Dropout
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 
 def test_backward_with_a_fixed_mask_matches_finite_differences(rng):

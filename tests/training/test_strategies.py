@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from conftest import numeric_grad
+from numeric import numeric_grad
 
 
 def blobs(n=60, seed=0):
