@@ -1,4 +1,5 @@
-"""Pictures of training: the error-versus-epoch graph of the notes (seed 002).
+"""The error-versus-epoch graph of the notes (seed 002), and the drawing helpers every
+picture of :mod:`chainrule.plots` shares.
 
 matplotlib is an optional extra (``pip install "chainrule[plots]"``). It is
 imported inside the functions, never when chainrule is imported, and figures
@@ -11,7 +12,7 @@ import os
 
 import numpy as np
 
-from .errors import InvalidValueError, NotAvailableError, ShapeError
+from ..errors import InvalidValueError, NotAvailableError, ShapeError
 
 __all__ = ["loss_curve"]
 
@@ -164,6 +165,39 @@ def _best_epoch(val_loss):
 
 
 # ---- drawing -----------------------------------------------------------------
+
+def new_figure(size, dpi):
+    """A matplotlib Figure on its own Agg canvas (never pyplot, never the global backend).
+
+    Raises NotAvailableError, saying how to install the extra, when matplotlib is missing.
+    """
+    Figure, FigureCanvasAgg, _ = _matplotlib()
+    fig = Figure(figsize=size, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def check_output(path, size, dpi):
+    """Validate the size and the path's extension before any drawing; the format or None."""
+    _check_size(size, dpi)
+    return _format_of(path) if path is not None else None
+
+
+def save_figure(fig, path, fmt, dpi):
+    """Write ``fig`` to ``path`` (when given) in ``fmt`` at ``dpi``; return ``fig``."""
+    if path is not None:
+        fig.savefig(os.fspath(path), format=fmt, dpi=dpi)
+    return fig
+
+
+def png_bytes(fig, dpi=None):
+    """The figure as PNG bytes (for pages that embed their pictures)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi)
+    return buffer.getvalue()
+
 
 def _matplotlib():
     """The three matplotlib pieces used here, or a NotAvailableError saying how to get them."""
