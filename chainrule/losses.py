@@ -27,6 +27,30 @@ def _as_2d(target, n_out, what):
     return target
 
 
+def _as_array(target, what):
+    """``target`` as an array (a NumPy or backend array passes through unchanged)."""
+    if hasattr(target, "dtype"):
+        return target
+    try:
+        return np.asarray(target)
+    except ValueError:  # ragged nested lists
+        raise InvalidValueError(f"{what}: targets must be a rectangular array of numbers, "
+                                f"got rows of different lengths") from None
+
+
+def _as_numbers(target, what):
+    """``target`` as an array of real numbers (bool, integer or float), or a clear error.
+
+    Strings, objects and complex numbers are refused rather than cast: NumPy would drop
+    an imaginary part with only a warning, and fail on "a" with a message about floats.
+    """
+    target = _as_array(target, what)
+    if target.dtype.kind not in "biuf":
+        raise InvalidValueError(f"{what}: targets must be real numbers, got dtype "
+                                f"{target.dtype}")
+    return target
+
+
 def _check_finite(target, what):
     if not np.all(np.isfinite(backend.to_numpy(target))):
         raise InvalidValueError(f"{what}: targets contain NaN or inf")
@@ -49,6 +73,9 @@ class Loss:
         if pred.ndim != 2:
             raise ShapeError(f"{type(self).__name__}: predictions must have shape "
                              f"(batch, outputs), got {tuple(pred.shape)}")
+        if len(pred) == 0:
+            raise InvalidValueError(f"{type(self).__name__}: the batch is empty; the mean loss "
+                                    f"of zero samples is undefined")
 
     def _check_batch(self, pred, target):
         if len(pred) != len(target):
@@ -64,7 +91,7 @@ class _RealTargets(Loss):
 
     def prepare_target(self, target, n_out, dtype):
         what = type(self).__name__
-        target = _as_2d(backend.asarray(target, dtype), n_out, what)
+        target = _as_2d(backend.asarray(_as_numbers(target, what), dtype), n_out, what)
         _check_finite(target, what)
         return target
 
@@ -146,7 +173,7 @@ class CrossEntropy(Loss):
     fuses_with = Softmax
 
     def prepare_target(self, target, n_out, dtype):
-        t = backend.to_numpy(target)
+        t = backend.to_numpy(_as_array(target, "CrossEntropy"))
         if t.ndim == 2 and t.shape[1] == 1 and n_out > 1:
             t = t.reshape(-1)
         if t.ndim == 1:
@@ -154,6 +181,7 @@ class CrossEntropy(Loss):
         if t.ndim != 2 or t.shape[1] != n_out:
             raise ShapeError(f"CrossEntropy: targets must be class indices of shape (batch,) or "
                              f"one-hot rows of shape (batch, {n_out}), got {t.shape}")
+        _as_numbers(t, "CrossEntropy")
         _check_finite(t, "CrossEntropy")
         sums = t.sum(axis=1)
         if t.size and (t.min() < 0 or not np.allclose(sums, 1.0, atol=1e-6)):

@@ -19,7 +19,7 @@ def labels(y, name="y"):
       above 0.5 (a probability; exact 0/1 labels pass through unchanged);
     * 1-D, or one column, of whole numbers: the labels themselves.
     """
-    y = np.asarray(backend.to_numpy(y))
+    y = _numbers(y, name)
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -29,10 +29,6 @@ def labels(y, name="y"):
                          f"got shape {y.shape}")
     if y.dtype.kind in "iub":
         return y.astype(np.int64)
-    if y.dtype.kind != "f":
-        raise InvalidValueError(f"{name}: expected numbers, got dtype {y.dtype}")
-    if not np.all(np.isfinite(y)):
-        raise InvalidValueError(f"{name}: contains NaN or infinite values")
     if np.all((y >= 0) & (y <= 1)):
         return (y > 0.5).astype(np.int64)
     if np.all(y == np.round(y)):
@@ -48,10 +44,20 @@ def accuracy(y_true, y_pred):
     Both arguments may be labels, one-hot/score matrices or binary probabilities
     (see :func:`labels`), e.g. ``accuracy(y, net.predict(X))``.
     """
+    y_true, y_pred = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
     _check_rows(y_true, y_pred)
     t, p = labels(y_true, "y_true"), labels(y_pred, "y_pred")
     if t.size == 0:
         raise InvalidValueError("accuracy of zero samples is undefined; got empty arrays")
+    # labels against a score matrix: a label with no column is an error, not a miss
+    for name, found, other, other_name in (("y_true", t, y_pred, "y_pred"),
+                                           ("y_pred", p, y_true, "y_true")):
+        shape = np.shape(backend.to_numpy(other))
+        k = shape[1] if len(shape) == 2 else 0
+        if k > 1 and (found.min() < 0 or found.max() >= k):
+            raise InvalidValueError(f"{name}: expected class labels 0..{k - 1} (the {k} "
+                                    f"columns of {other_name}), found {found.min()}.."
+                                    f"{found.max()}")
     return float(np.mean(t == p))
 
 
@@ -62,6 +68,7 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     correct predictions and row sums are the class sizes. ``n_classes``
     defaults to the largest label seen plus one. Returns an int64 array.
     """
+    y_true, y_pred = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
     _check_rows(y_true, y_pred)
     t, p = labels(y_true, "y_true"), labels(y_pred, "y_pred")
     if n_classes is None:
@@ -79,8 +86,8 @@ def mse(y_true, y_pred):
 
     Shapes must match, except that ``(n,)`` and ``(n, 1)`` are the same thing.
     """
-    t = np.asarray(backend.to_numpy(y_true), dtype=np.float64)
-    p = np.asarray(backend.to_numpy(y_pred), dtype=np.float64)
+    t = _numbers(y_true, "y_true").astype(np.float64)
+    p = _numbers(y_pred, "y_pred").astype(np.float64)
     if t.shape != p.shape:
         if t.ndim + p.ndim == 3 and t.size == p.size and len(t) == len(p):
             t, p = t.reshape(-1), p.reshape(-1)  # (n,) against (n, 1)
@@ -90,6 +97,20 @@ def mse(y_true, y_pred):
     if t.size == 0:
         raise InvalidValueError("mse of zero samples is undefined; got empty arrays")
     return float(np.mean((t - p) ** 2))
+
+
+def _numbers(y, name):
+    """``y`` as a NumPy array of finite real numbers, or an error naming the argument."""
+    try:
+        y = np.asarray(backend.to_numpy(y))
+    except ValueError:  # ragged nested lists
+        raise InvalidValueError(f"{name}: expected a rectangular array of numbers, got rows "
+                                f"of different lengths") from None
+    if y.dtype.kind not in "iubf":
+        raise InvalidValueError(f"{name}: expected numbers, got dtype {y.dtype}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise InvalidValueError(f"{name}: contains NaN or infinite values")
+    return y
 
 
 def _check_rows(y_true, y_pred):

@@ -4,10 +4,12 @@ import sys
 
 from .. import __version__
 from ..errors import ChainruleError
-from . import config, evaluate, examples, export, gradcheck, predict, trace, train, tune
+from . import (config, evaluate, examples, export, gradcheck, playground, plot, predict, report,
+               trace, train, tune)
 
 MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "examples": examples,
-           "export": export, "tune": tune, "trace": trace, "gradcheck": gradcheck}
+           "export": export, "tune": tune, "trace": trace, "gradcheck": gradcheck,
+           "playground": playground, "report": report, "plot": plot}
 
 
 def _runner(module):

@@ -3,7 +3,7 @@ import argparse
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, ShapeError
 
 
 def hidden(text):
@@ -72,7 +72,14 @@ def load_data(args, dtype, seed=0, test_fraction=0.2):
 
 
 def apply_scaling(X, meta):
+    """Scale ``X`` as the model's training data was; its columns must be the model's."""
     scaling = meta.get("scaling")
     if not scaling:
         return X
-    return ((X - np.asarray(scaling["mean"])) / np.asarray(scaling["scale"])).astype(X.dtype)
+    mean, scale = np.asarray(scaling["mean"]), np.asarray(scaling["scale"])
+    if X.ndim != 2 or X.shape[1] != len(mean):
+        names = meta.get("features") or ()
+        trained = f" ({', '.join(names)})" if names else ""
+        raise ShapeError(f"the data has {X.shape[-1]} feature columns but the model was "
+                         f"trained on {len(mean)}{trained}")
+    return ((X - mean) / scale).astype(X.dtype)

@@ -18,7 +18,12 @@ EPILOG = """examples:
   chainrule train --csv iris.csv --target species --hidden 16,16 --epochs 200
   chainrule train --dataset moons --hidden 8 --activation tanh --batch-size full
   chainrule train --config exp.toml                # the same settings from a file
+  chainrule train --dataset fashion-mnist --model lenet5 --optimizer adam --batch-size 128 \
+                  --epochs 10                      # a convolutional network on the images
+  chainrule train --parallel data --workers 2 --batch-size 512   # on a local Ray
+  chainrule train --parallel async --workers 4 --address 10.0.0.1:6379   # on a Ray cluster
 """
+MODELS = ["mlp", "lenet5", "wide-cnn"]
 DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.01, "rmsprop": 0.001, "adam": 0.001, "adamw": 0.001}
 
 
@@ -46,13 +51,18 @@ def add_arguments(p):
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                    help="auto: integer targets are classes, other numbers are regressed")
     g = p.add_argument_group("network")
+    g.add_argument("--model", default="mlp", choices=MODELS,
+                   help="mlp: dense layers from --hidden; lenet5 (28x28 images and up) or "
+                   "wide-cnn: convolutional networks on square one-channel images, each row "
+                   "of pixels reshaped to (1, side, side) (default: mlp)")
     g.add_argument("--hidden", type=hidden, default=[64],
                    help="hidden layer sizes, comma separated (default: 64)")
     g.add_argument("--activation", default="relu",
                    help="hidden activation: relu, tanh, sigmoid, leaky_relu, identity")
     g.add_argument("--init", default=None, help="initialiser: he, xavier, normal, uniform... "
                    "(default: he for ReLU, xavier otherwise)")
-    g.add_argument("--dropout", type=fraction, default=0.0, help="dropout p after each hidden layer")
+    g.add_argument("--dropout", type=fraction, default=0.0,
+                   help="dropout p after each hidden layer (wide-cnn: 0.25 when not given)")
     g.add_argument("--batchnorm", action="store_true", help="batch normalisation before each "
                    "hidden activation")
     g = p.add_argument_group("optimisation")
@@ -96,6 +106,15 @@ def add_arguments(p):
                    help="images: random rotations of up to this many degrees")
     g.add_argument("--augment-noise", type=non_negative(float), default=0.0,
                    help="Gaussian noise of this standard deviation")
+    g = p.add_argument_group("parallel training (on Ray: pip install \"chainrule[distributed]\")")
+    g.add_argument("--parallel", default="none", choices=["none", "data", "async", "pipeline"],
+                   help="data: workers share each batch; async: workers update a parameter "
+                   "server without waiting; pipeline: the layers split into --workers stages")
+    g.add_argument("--workers", type=positive(int), default=2,
+                   help="Ray workers (pipeline: stages), one CPU each (default: 2)")
+    g.add_argument("--address", metavar="ADDR", default=None,
+                   help="join the Ray cluster at ADDR (host:port, or 'auto'); default: a "
+                   "local Ray for this run")
     g = p.add_argument_group("run and output")
     g.add_argument("--seed", type=int, default=0, help="seed of weights, split and shuffling")
     g.add_argument("--dtype", default="float32", choices=["float32", "float64"])
@@ -105,6 +124,10 @@ def add_arguments(p):
                    "(its settings are the defaults; e.g. --epochs 40 trains on to epoch 40)")
     g.add_argument("--log-csv", metavar="PATH", help="one CSV row of metrics per epoch")
     g.add_argument("--plot", metavar="PNG", help="draw the error-versus-epoch graph (png/svg)")
+    g.add_argument("--animate", metavar="GIF", help="2-D data sets: record the decision boundary "
+                   "during training and write its evolution as an animated GIF")
+    g.add_argument("--gradient-norms", metavar="PNG", help="draw each layer's gradient norm per "
+                   "epoch (png/svg/pdf): the picture of vanishing gradients")
     g.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -133,12 +156,36 @@ def prepare_data(args):
         X_train, X_test = data.standardize(X_train, X_test) if len(X_test) else (
             data.standardize(X_train), X_test)
         scaling = {"mean": mean.tolist(), "scale": std.tolist()}
+    if getattr(args, "model", "mlp") != "mlp":
+        X_train, X_test = as_images(args, X_train, name), as_images(args, X_test, name)
     return (X_train, y_train, X_test, y_test), classify, scaling, arrays, name
 
 
+def as_images(args, X, name):
+    """Rows of ``side*side`` pixels as ``(n, 1, side, side)`` images, for the CNN models."""
+    side = math.isqrt(X.shape[1])
+    if side * side != X.shape[1]:
+        raise InvalidValueError(f"--model {args.model} needs square one-channel images, but "
+                                f"{name} has {X.shape[1]} features per example; use --model mlp")
+    return X.reshape(len(X), 1, side, side)
+
+
 def build_network(args, n_in, n_out, classify):
+    """The network of ``--model``; ``n_in`` is a width, or (channels, h, w) for the CNNs."""
     from .. import mlp
 
+    model = getattr(args, "model", "mlp")
+    if model != "mlp":
+        from ..models import lenet5, wide_cnn
+
+        if not classify:
+            raise InvalidValueError(f"--model {model} is a classifier (softmax output); "
+                                    f"use --model mlp for regression")
+        if model == "lenet5":
+            return lenet5(activation=args.activation, dtype=args.dtype, seed=args.seed,
+                          input_shape=n_in, classes=n_out)
+        return wide_cnn(dropout=args.dropout or 0.25, dtype=args.dtype, seed=args.seed,
+                        input_shape=n_in, classes=n_out)
     return mlp([n_in, *args.hidden, n_out], activation=args.activation,
                output="softmax" if classify else "identity", init=args.init, dtype=args.dtype,
                seed=args.seed, dropout=args.dropout, batchnorm=args.batchnorm)
@@ -195,6 +242,17 @@ def build_callbacks(args, optimizer, n_train, out, validation):
     return found
 
 
+def _describe(args, net):
+    """``784-64-10 relu``, or ``lenet5 1x28x28-6x28x28-...-10 relu`` for the CNNs."""
+    from ..network import _format_shape
+
+    sizes = "-".join(map(_format_shape, net.sizes))
+    if args.model == "mlp":
+        return f"{sizes} {args.activation}"
+    activation = args.activation if args.model == "lenet5" else "relu"
+    return f"{args.model} {sizes} {activation}"
+
+
 def _iterations(n, batch):
     return 1 if batch is None else math.ceil(n / batch)
 
@@ -213,21 +271,27 @@ def build_augment(args, n_features):
                    rotate=args.augment_rotate, noise=args.augment_noise, seed=args.seed)
 
 
-def prepare_training(args, out, X_train, y_train, validation, classify):
+def prepare_training(args, out, X_train, y_train, validation, classify, extra_callbacks=()):
     """The network the settings describe, and a function that trains it.
 
     The function returns (history, optimizer, seconds). They are apart so that an
-    interrupted run can still save the network it was training.
+    interrupted run can still save the network it was training. ``extra_callbacks`` run
+    after those the settings ask for (the recorders of --animate and --gradient-norms).
     """
     from ..losses import CrossEntropy, SquaredError
 
     n_out = int(max(y_train.max(), validation[1].max() if validation else 0)) + 1 if classify \
         else (1 if y_train.ndim == 1 else y_train.shape[1])
-    net = build_network(args, X_train.shape[1], n_out, classify)
+    n_in = X_train.shape[1] if X_train.ndim == 2 else tuple(X_train.shape[1:])  # images: (c, h, w)
+    net = build_network(args, n_in, n_out, classify)
     optimizer = build_optimizer(args)
     loss = CrossEntropy() if classify else SquaredError()
     callbacks = build_callbacks(args, optimizer, len(X_train), out, validation)
-    augment = build_augment(args, X_train.shape[1])
+    callbacks += list(extra_callbacks)
+    augment = build_augment(args, math.prod(X_train.shape[1:]))
+    from .. import parallel
+
+    strategy = parallel.get(args.parallel, workers=args.workers, address=args.address)
 
     def train():
         start = time.perf_counter()
@@ -236,22 +300,41 @@ def prepare_training(args, out, X_train, y_train, validation, classify):
                           callbacks=callbacks, l1=args.l1, l2=args.l2, clip_norm=args.clip_norm,
                           strategy=args.strategy, restarts=args.restarts,
                           restart_after=args.restart_after, target_loss=args.target_loss,
-                          augment=augment, resume=args.resume)
+                          augment=augment, resume=args.resume, parallel=strategy)
         return history, optimizer, time.perf_counter() - start
 
     return net, train
 
 
+def check_outputs(args):
+    """Refuse unwritable output paths before training, not after it (nothing half-done)."""
+    for flag in ("out", "checkpoint", "log_csv", "plot", "animate", "gradient_norms"):
+        path = getattr(args, flag, None)
+        if not path:
+            continue
+        name = "--" + flag.replace("_", "-")
+        if os.path.isdir(path):
+            raise InvalidValueError(f"{name} {path!r} is a directory; give a file name")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InvalidValueError(f"{name} {path!r}: the folder {folder!r} does not exist")
+    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg", ".pdf"):
+        raise InvalidValueError(f"--plot {args.plot!r}: the file must end in .png, .svg or .pdf")
+
+
 def run(args, out):
+    check_outputs(args)
     (X_train, y_train, X_test, y_test), classify, scaling, arrays, name = prepare_data(args)
     validation = (X_test, y_test) if len(X_test) else None
-    net, train = prepare_training(args, out, X_train, y_train, validation, classify)
-    out.write(f"training {'-'.join(map(str, net.sizes))} {args.activation} network on {name}: "
+    pictures = _picture_recorders(args, X_train, y_train, classify, name)
+    net, train = prepare_training(args, out, X_train, y_train, validation, classify,
+                                  extra_callbacks=list(pictures.values()))
+    out.write(f"training {_describe(args, net)} network on {name}: "
               f"{len(X_train)} training and {len(X_test)} test examples\n")
     metadata = {"dataset": name, "task": "classification" if classify else "regression",
                 "features": list(getattr(arrays, "features", ())),
                 "classes": getattr(arrays, "classes", None), "scaling": scaling,
-                "seed": args.seed}
+                "seed": args.seed, "model": args.model}
     try:
         history, optimizer, seconds = train()
     except KeyboardInterrupt:
@@ -259,7 +342,9 @@ def run(args, out):
         out.write(f"\ninterrupted: the weights so far are saved in {args.out}\n")
         return 130
     metadata.update(optimizer=repr(optimizer), epochs=history.epochs,
-                    stop_reason=history.stop_reason)
+                    stop_reason=history.stop_reason,
+                    history={k: [v if math.isfinite(v) else None for v in values]
+                             for k, values in history.items()})
     if validation is not None:
         score = net.evaluate(X_test, y_test, metrics=("accuracy",) if classify else ("mse",))
         metadata.update({k: v if np.isfinite(v) else None for k, v in score.items()})
@@ -276,4 +361,45 @@ def run(args, out):
 
         loss_curve(history, args.plot)
         out.write(f"plotted {args.plot}\n")
+    _write_pictures(args, pictures, out)
     return 0
+
+
+def _picture_recorders(args, X_train, y_train, classify, name):
+    """The callbacks that record --animate and --gradient-norms, checked before training."""
+    found = {}
+    animate, norms = getattr(args, "animate", None), getattr(args, "gradient_norms", None)
+    if not (animate or norms):
+        return found
+    from ..plots.loss import _matplotlib, check_output
+
+    _matplotlib()  # without matplotlib, say so now rather than after training
+    if animate:
+        if not os.path.splitext(animate)[1].lower() == ".gif":
+            raise InvalidValueError(f"--animate {animate}: the animation is written as GIF; "
+                                    f"use a .gif extension")
+        if X_train.ndim != 2 or X_train.shape[1] != 2 or not classify:
+            raise InvalidValueError(f"--animate draws the decision boundary of a classifier of "
+                                    f"2-D points (moons, circles, spirals, xor); {name} has "
+                                    f"{math.prod(X_train.shape[1:])} features"
+                                    f"{'' if classify else ' and real-valued targets'}")
+        from ..plots import BoundaryRecorder
+
+        found["animate"] = BoundaryRecorder(X_train, y_train)
+    if norms:
+        check_output(norms, (1, 1), 1)
+        from ..plots import GradientNorms
+
+        found["gradient_norms"] = GradientNorms()
+    return found
+
+
+def _write_pictures(args, pictures, out):
+    if "animate" in pictures:
+        frames = pictures["animate"].save(args.animate)
+        out.write(f"animated {args.animate} ({frames} frames)\n")
+    if "gradient_norms" in pictures:
+        from ..plots import gradient_norms
+
+        gradient_norms(pictures["gradient_norms"], args.gradient_norms)
+        out.write(f"plotted {args.gradient_norms}\n")

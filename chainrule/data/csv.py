@@ -47,7 +47,8 @@ def load_csv(path, target, *, test_fraction=0.2, seed=0, dtype="float32", delimi
     Returns a :class:`CSVData`.
     """
     dtype = backend.dtype(dtype)
-    if not 0 <= test_fraction < 1:
+    if isinstance(test_fraction, bool) or not isinstance(
+            test_fraction, (int, float, np.integer, np.floating)) or not 0 <= test_fraction < 1:
         raise InvalidValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
     header, rows = _read(path, delimiter)
     t = _column_index(path, header, target, "target column")
