@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 
 from .. import backend, losses as losses_
-from ..errors import InvalidValueError, NotAvailableError, ShapeError
+from ..errors import InvalidValueError, ShapeError
 from ..layers import Sigmoid, Softmax
 from ..optim import SGD, clip_grad_norm
 from .callbacks import TrainingState
+from .diagnostics import with_diagnostics
 from .history import History
 
 STRATEGIES = ("all", "misclassified")
@@ -44,6 +45,9 @@ def default_loss(net):
 
 
 def _prepare(net, loss, X, y, what):
+    if y is None or not hasattr(y, "__len__"):
+        raise InvalidValueError(f"the targets y for {what} are missing (got {y!r}); pass an "
+                                f"array with one target per sample")
     X = net.prepare_inputs(X, what=what)
     if len(y) != len(X):
         raise ShapeError(f"{what} has {len(X)} samples but its targets have {len(y)}")
@@ -88,14 +92,20 @@ class _Setup:
         self.net = net
         self.loss = default_loss(net) if loss is None else losses_.get(loss)
         self.optimizer = SGD(0.1) if optimizer is None else optimizer
+        if not hasattr(self.optimizer, "step"):
+            raise InvalidValueError(f"optimizer must be an optimiser object such as "
+                                    f"cr.Adam(0.001) or cr.SGD(0.1), got {optimizer!r}")
         self.epochs = _positive_int("epochs", epochs)
         self.X, self.target = _prepare(net, self.loss, X, y, "X")
         self.batch_size = None if batch_size is None else _positive_int("batch_size", batch_size)
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                            or len(validation_data) != 2):
+            raise InvalidValueError("validation_data must be a pair (X_val, y_val)")
         self.validation = (None if validation_data is None
                            else _prepare(net, self.loss, *validation_data, "validation X"))
-        self.callbacks = list(callbacks)
+        self.callbacks = with_diagnostics(callbacks)  # teaching warnings, once an epoch at most
         self.target_loss = target_loss
         self.penalty = _penalties(l1, l2, penalties)
         if clip_norm is not None and not clip_norm > 0:
@@ -114,6 +124,7 @@ class _Setup:
         self.batch_buffer = None
         self.data_fingerprint = None  # computed when a checkpoint needs it
         self.merge_single = any(getattr(layer, "batch_statistics", False) for layer in net.layers)
+        self.run_epoch = None  # set by chainrule.parallel: (setup, state) -> logs, like _epoch
 
 
 def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle=True, seed=None,
@@ -151,14 +162,15 @@ def fit(net, X, y, loss=None, optimizer=None, epochs=1, batch_size=None, shuffle
     A NaN or infinite loss stops training with a :class:`DivergenceWarning`; the network
     keeps the last finite weights.
     """
-    if parallel is not None:
-        raise NotAvailableError("parallel= training is not available in this version yet")
     setup = _Setup(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
                    validation_data, callbacks, target_loss, l1, l2, penalties, clip_norm,
                    strategy, augment)
     restarts = _positive_int("restarts", restarts, allow_zero=True)
     if resume is not None and restarts:
         raise InvalidValueError("resume= continues one run; it cannot be combined with restarts=")
+    if parallel is not None:  # chainrule.parallel: this loop, with its epochs run on Ray
+        return parallel.fit(setup, resume=resume, restarts=restarts,
+                            restart_after=_positive_int("restart_after", restart_after))
     if not restarts:
         return _train(setup, resume=resume)
     return _train_with_restarts(setup, restarts, _positive_int("restart_after", restart_after))
@@ -216,12 +228,14 @@ def _train(setup, stall_check=None, resume=None):
 def _epochs(setup, state, stall_check):
     history = state.history
     while state.epoch < setup.epochs:
-        X, target = _epoch_data(setup)
-        if len(X) == 0:
-            state.stop_reason = "all_classified"
-            return
-        logs = _epoch(setup, state, X, target)
-        if logs is None:  # diverged
+        if setup.run_epoch is not None:
+            logs = setup.run_epoch(setup, state)
+        else:
+            X, target = _epoch_data(setup)
+            logs = _epoch(setup, state, X, target) if len(X) else None
+        # logs None: diverged, or strategy="misclassified" found nothing left to learn
+        if logs is None or (_stalled(history, logs) and _overflowed(state)):
+            state.stop_reason = state.stop_reason or "all_classified"
             return
         state.epoch += 1
         state.logs = logs
@@ -268,11 +282,16 @@ def _epoch(setup, state, X, target):
             correct += int(_hits(out, tb).sum())
         for cb in setup.callbacks:
             cb.on_batch_end(state)
+    return _epoch_logs(setup, total, correct, n)
+
+
+def _epoch_logs(setup, total, correct, n):
+    """An epoch's logs from the sums of its batch losses and hits, plus validation."""
     logs = {"loss": total / n}
     if setup.with_accuracy:
         logs["accuracy"] = correct / n
     if setup.validation is not None:
-        logs["val_loss"], val_out = evaluate_loss(net, loss, *setup.validation)
+        logs["val_loss"], val_out = evaluate_loss(setup.net, setup.loss, *setup.validation)
         if setup.with_accuracy:
             logs["val_accuracy"] = float(_hits(val_out, setup.validation[1]).mean())
     return logs
@@ -290,12 +309,23 @@ def _batch_bounds(n, batch_size, merge_single):
 
 def _epoch_data(setup):
     """This epoch's examples (all, or the misclassified ones), in data-set order."""
-    X, target = setup.X, setup.target
-    if setup.strategy == "misclassified":
-        _, out = evaluate_loss(setup.net, setup.loss, X, target)
-        wrong = ~_hits(out, target)
-        X, target = X[wrong], target[wrong]
-    return X, target
+    rows = _epoch_rows(setup)
+    if rows is None:
+        return setup.X, setup.target
+    return setup.X[rows], setup.target[rows]
+
+
+def _epoch_rows(setup):
+    """Indices of this epoch's examples: None for all of them, else the misclassified."""
+    if setup.strategy != "misclassified":
+        return None
+    _, out = evaluate_loss(setup.net, setup.loss, setup.X, setup.target)
+    return np.flatnonzero(~_hits(out, setup.target))
+
+
+def _epoch_order(setup, n, bounds):
+    """This epoch's permutation of the ``n`` examples, or None to batch them in order."""
+    return setup.rng.permutation(n) if setup.shuffle and len(bounds) > 1 else None
 
 
 def _batches(setup, X, target, bounds):
@@ -306,11 +336,11 @@ def _batches(setup, X, target, bounds):
     copied whole (a permuted copy of Fashion-MNIST is 188 MB of fresh pages each epoch).
     A batch is valid until the next one is drawn.
     """
-    if not (setup.shuffle and len(bounds) > 1):
+    order = _epoch_order(setup, len(X), bounds)
+    if order is None:
         for start, stop in bounds:
             yield X[start:stop], target[start:stop]
         return
-    order = setup.rng.permutation(len(X))
     largest = max(stop - start for start, stop in bounds)
     buffer = setup.batch_buffer
     if buffer is None or len(buffer) < largest or buffer.shape[1:] != X.shape[1:] \
@@ -328,6 +358,29 @@ def _hits(out, target):
     if target.shape[1] > 1:
         return out.argmax(axis=1) == target.argmax(axis=1)
     return (out[:, 0] > 0.5) == (target[:, 0] > 0.5)
+
+
+def _stalled(history, logs):
+    """The loss did not fall this epoch: the only time an overflow check can matter."""
+    return not history["loss"] or not logs["loss"] < history["loss"][-1]
+
+
+def _overflowed(state):
+    """Once an epoch: inf/NaN in gradients or optimiser state stall training without ever
+    making the loss NaN (Adam's v = inf gives steps of 0). Stop and say so."""
+    params = state.setup.net.parameters()
+    arrays = [p.grad for p in params] + [a for buffers in state.optimizer.state.values()
+                                         for a in buffers.values() if hasattr(a, "dtype")]
+    if all(backend.xp.isfinite(a).all() for a in arrays):
+        return False
+    opt = state.optimizer
+    warnings.warn(f"training stopped after epoch {state.epoch + 1}: the gradients or the "
+                  f"optimiser state of {type(opt).__name__} overflowed to inf, so the weights "
+                  f"stopped moving. The inputs are probably far too large: scale them (e.g. "
+                  f"chainrule.data.standardize), or lower the learning rate "
+                  f"{getattr(opt, 'lr', 0):g}.", DivergenceWarning, stacklevel=5)
+    state.stop, state.stop_reason = True, "diverged"
+    return True
 
 
 def _diverged(state, value, params, last_good):
