@@ -3,7 +3,7 @@ import argparse
 
 import numpy as np
 
-from ..errors import InvalidValueError, ShapeError
+from ..errors import DataError, InvalidValueError, ShapeError
 
 
 def hidden(text):
@@ -83,3 +83,61 @@ def apply_scaling(X, meta):
         raise ShapeError(f"the data has {X.shape[-1]} feature columns but the model was "
                          f"trained on {len(mean)}{trained}")
     return ((X - mean) / scale).astype(X.dtype)
+
+
+def model_data(args, net):
+    """The examples to report on, as the model sees them: ``(X, y, name)``.
+
+    The test split of ``--dataset`` (default: the data set stored in the model file),
+    or every row of ``--csv`` (columns and labels mapped to the model's); scaled as the
+    model's training data was. Used by ``evaluate`` and ``report``.
+    """
+    meta = net.metadata
+    if not args.csv and args.dataset is None:
+        args.dataset = meta.get("dataset", "digits")
+        if args.dataset == "csv":
+            raise InvalidValueError("this model was trained on a CSV file: pass --csv PATH "
+                                    "--target COLUMN")
+    arrays, name = load_data(args, str(net.dtype), seed=meta.get("seed", 0),
+                             test_fraction=0.0 if args.csv else 0.2)
+    if args.csv:
+        X, y = arrays[0], arrays[1]
+        X = _model_columns(args.csv, X, arrays.features, meta.get("features"))
+        y = _model_targets(args.csv, args.target, y, arrays.classes, meta)
+    else:
+        X, y = arrays[2], arrays[3]
+    if not len(X):
+        raise InvalidValueError(f"the data set {name} has no test examples to score")
+    return apply_scaling(X, meta), y, name
+
+
+def _model_columns(path, X, found, trained):
+    """The columns of ``X`` the model was trained on, in training order (matched by name)."""
+    if not trained:  # a model from a built-in data set: only the count can be checked
+        return X
+    missing = [name for name in trained if name not in found]
+    if missing:
+        raise DataError(f"{path}: no column(s) {', '.join(map(repr, missing))} that the model "
+                        f"was trained on; the model needs {', '.join(trained)}, the file's "
+                        f"feature columns are {', '.join(found) or 'none'}")
+    return X[:, [list(found).index(name) for name in trained]]
+
+
+def _model_targets(path, column, y, labels, meta):
+    """The file's targets as the model's class indices (labels matched by name, not order)."""
+    classes = meta.get("classes")
+    if labels is not None and (classes is None
+                               or meta.get("task", "classification") != "classification"):
+        raise DataError(f"{path}: the target column {column!r} holds labels such as "
+                        f"{labels[0]!r}, but the model was trained on numeric targets")
+    if classes is None:
+        return y
+    if labels is None:
+        raise DataError(f"{path}: the target column {column!r} holds numbers, but the model "
+                        f"predicts the labels {', '.join(map(str, classes))}")
+    unknown = [label for label in labels if label not in classes]
+    if unknown:
+        raise DataError(f"{path}: the target column {column!r} holds label(s) "
+                        f"{', '.join(map(repr, unknown[:5]))} that the model does not know; "
+                        f"its classes are {', '.join(map(str, classes))}")
+    return np.array([classes.index(label) for label in labels], dtype=np.int64)[y]

@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 from ..errors import InvalidValueError
-from .common import add_data_options, apply_scaling, load_data, positive
+from .common import add_data_options, model_data, positive
 
 HELP = "write one HTML page about a saved model: curves, confusion matrix, samples, a trace"
 EPILOG = """examples:
@@ -48,33 +48,6 @@ def add_arguments(p):
                    help="which test example's training step to trace (default 0)")
     p.add_argument("--lr", type=positive(float), default=0.1,
                    help="learning rate of the traced SGD step (default 0.1)")
-
-
-def model_data(args, net):
-    """The examples to report on, as the model sees them: ``(X, y, name)``.
-
-    The test split of ``--dataset`` (default: the data set stored in the model file),
-    or every row of ``--csv``; scaled as the model's training data was.
-    """
-    meta = net.metadata
-    if not args.csv and args.dataset is None:
-        args.dataset = meta.get("dataset", "digits")
-        if args.dataset == "csv":
-            raise InvalidValueError("this model was trained on a CSV file: pass --csv PATH "
-                                    "--target COLUMN")
-    arrays, name = load_data(args, str(net.dtype), seed=meta.get("seed", 0),
-                             test_fraction=0.0 if args.csv else 0.2)
-    if args.csv:
-        from .evaluate import _model_columns, _model_targets
-
-        X, y = arrays[0], arrays[1]
-        X = _model_columns(args.csv, X, arrays.features, meta.get("features"))
-        y = _model_targets(args.csv, args.target, y, arrays.classes, meta)
-    else:
-        X, y = arrays[2], arrays[3]
-    if not len(X):
-        raise InvalidValueError(f"the data set {name} has no test examples to report on")
-    return apply_scaling(X, meta), y, name
 
 
 def class_names(net, name):

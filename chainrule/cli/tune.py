@@ -8,7 +8,6 @@ looked at. The search itself is scikit-learn's ParameterGrid / ParameterSampler.
 import csv
 import math
 import os
-import time
 
 from ..errors import InvalidValueError
 from . import config

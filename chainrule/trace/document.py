@@ -621,7 +621,7 @@ class _Builder:
         for layer in reversed(r.layers):
             l = layer.number
             if self.wide(layer):
-                W, Wp = names.matrix(l), plus(names.matrix(l))
+                W = names.matrix(l)
                 for sym, new, grad, trainable in ((W, layer.weight_new, layer.weight_grad,
                                                    layer.weight_trainable),
                                                   (names.bias_vector(l), layer.bias_new,
