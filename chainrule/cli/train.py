@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import InvalidValueError
 from . import config
+from ..training.checkpoint import data_hash
 from .common import add_data_options, batch_size, hidden, load_data, number, positive
 
 HELP = "train a network and save it"
@@ -332,6 +333,7 @@ def run(args, out):
     out.write(f"training {_describe(args, net)} network on {name}: "
               f"{len(X_train)} training and {len(X_test)} test examples\n")
     metadata = {"dataset": name, "task": "classification" if classify else "regression",
+                "data_hash": data_hash(X_train, y_train), "dtype": args.dtype,
                 "features": list(getattr(arrays, "features", ())),
                 "classes": getattr(arrays, "classes", None), "scaling": scaling,
                 "seed": args.seed, "model": args.model}

@@ -130,7 +130,7 @@ def _header(net, metadata):
                     for layer in net.layers]
     trainable = {f"layers.{name}": bool(p.trainable) for name, p in net.named_parameters()}
     versions = {"chainrule": __version__, "numpy": np.__version__,
-                "python": platform.python_version()}
+                "python": platform.python_version(), "blas": _blas()}
     return {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
@@ -140,6 +140,15 @@ def _header(net, metadata):
         "versions": json.dumps(versions),
         "user": _user_json(metadata),
     }
+
+
+def _blas():
+    """The BLAS NumPy was built with ("scipy-openblas 0.3.31"): float results depend on it."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    except Exception:  # older NumPy: no dict form of the build configuration
+        return "unknown"
 
 
 def _user_json(metadata):

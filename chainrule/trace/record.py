@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import backend, losses as losses_
-from ..errors import InvalidValueError, ShapeError
+from ..errors import InvalidValueError, NotAvailableError, ShapeError
 from ..layers import Dense, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from ..optim import SGD
 from .names import Naming
@@ -403,6 +403,12 @@ def trace(net, loss, X, y, optimizer):
     if not callable(getattr(optimizer, "step", None)):
         raise InvalidValueError(f"trace: optimizer must be a chainrule optimiser with "
                                 f"step(params), got {optimizer!r}")
+    images = [type(layer).__name__ for layer in net.layers
+              if type(layer).__name__ in ("Conv2D", "MaxPool2D", "AvgPool2D", "Flatten")]
+    if images:
+        raise NotAvailableError(f"trace writes out networks of Dense layers and activations; "
+                                f"this one has {', '.join(sorted(set(images)))}, whose "
+                                f"step-by-step trace is not built yet")
     stages, other_indices = _stages(net)
     if not stages:
         raise InvalidValueError("trace: the network has no Dense layer, so no weights to trace")

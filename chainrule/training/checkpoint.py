@@ -24,15 +24,20 @@ def _generators(setup):
     return found
 
 
+def data_hash(*arrays):
+    """A short hash of the bytes of ``arrays`` (training inputs and targets)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update(np.ascontiguousarray(backend.to_numpy(array)).view(np.uint8))
+    return digest.hexdigest()
+
+
 def fingerprint(setup):
     """Shape, dtype and a hash of the training data (computed once per fit)."""
     if setup.data_fingerprint is None:
-        digest = hashlib.blake2b(digest_size=16)
-        for array in (setup.X, setup.target):
-            digest.update(np.ascontiguousarray(backend.to_numpy(array)).view(np.uint8))
         setup.data_fingerprint = {"samples": int(len(setup.X)), "dtype": str(setup.X.dtype),
                                   "features": list(setup.X.shape[1:]),
-                                  "hash": digest.hexdigest()}
+                                  "hash": data_hash(setup.X, setup.target)}
     return setup.data_fingerprint
 
 

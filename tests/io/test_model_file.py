@@ -104,7 +104,7 @@ def test_file_layout(tmp_path):
                                "config": {"n_in": 3, "n_out": 5, "train_bias": True}}
     assert architecture[1] == {"type": "LeakyReLU", "config": {"slope": 0.2}}
     assert json.loads(meta["trainable"])["layers.2.bias"] is False
-    assert set(json.loads(meta["versions"])) == {"chainrule", "numpy", "python"}
+    assert set(json.loads(meta["versions"])) == {"chainrule", "numpy", "python", "blas"}
     assert json.loads(meta["user"]) == {}
 
 
