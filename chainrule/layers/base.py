@@ -1,6 +1,11 @@
 """The layer protocol every layer follows."""
 import contextlib
 
+import numpy as np
+
+from .. import backend
+from ..errors import InvalidValueError, ShapeError
+
 
 class Layer:
     """One stage of a network.
@@ -78,3 +83,16 @@ class Layer:
 
 def _is_step_cache(name, value):
     return (name.startswith("_") or name == "logits") and hasattr(value, "__array_interface__")
+
+
+def explicit_values(owner, name, value, shape, dtype, layout=""):
+    """A parameter array from values the user gave (a scalar fills it), checked for shape
+    and NaN/inf; ``owner`` (``"Dense(2, 2)"``) and ``layout`` make the errors precise."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(shape, float(arr))
+    if arr.shape != shape:
+        raise ShapeError(f"{owner}: {name} must have shape {shape}{layout}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidValueError(f"{owner}: {name} contains NaN or inf")
+    return backend.asarray(arr, dtype)

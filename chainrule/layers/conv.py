@@ -4,7 +4,7 @@ import numpy as np
 from .. import backend, init as initializers
 from ..errors import InvalidValueError, ShapeError
 from ..parameter import Parameter
-from .base import Layer
+from .base import Layer, explicit_values
 from .im2col import (as_pair, batch_first, batch_last, check_image_shape, check_images,
                      col2im, conv_output_size, im2col, pair_config)
 
@@ -68,8 +68,10 @@ class Conv2D(Layer):
         if weight is None:
             w = self._draw(backend.rng(seed), dt)
         else:
-            w = self._explicit("weight", weight, shape, dt)
-        b = self._explicit("bias", 0.0 if bias is None else bias, (self.out_channels,), dt)
+            w = explicit_values(self._name(), "weight", weight, shape, dt,
+                                " (out_channels, in_channels, kh, kw)")
+        b = explicit_values(self._name(), "bias", 0.0 if bias is None else bias,
+                            (self.out_channels,), dt, " (out_channels,)")
         self.weight = Parameter(w, "weight")
         self.bias = Parameter(b, "bias", decay=False)
         self._x_shape = self._x = self._cols = None
@@ -84,19 +86,6 @@ class Conv2D(Layer):
         """Re-draw the weights with this layer's initialiser and zero the bias (restarts)."""
         self.weight.value[...] = self._draw(rng, self.dtype)
         self.bias.value[...] = 0
-
-    def _explicit(self, name, value, shape, dt):
-        arr = np.asarray(value, dtype=np.float64)
-        if arr.ndim == 0:
-            arr = np.full(shape, float(arr))
-        if arr.shape != shape:
-            layout = ("(out_channels, in_channels, kh, kw)" if name == "weight"
-                      else "(out_channels,)")
-            raise ShapeError(f"{self._name()}: {name} must have shape {shape} {layout}, "
-                             f"got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise InvalidValueError(f"Conv2D: {name} contains NaN or inf")
-        return backend.asarray(arr, dt)
 
     @property
     def dtype(self):

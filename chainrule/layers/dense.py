@@ -4,7 +4,7 @@ import numpy as np
 from .. import backend, init as initializers
 from ..errors import InvalidValueError, ShapeError
 from ..parameter import Parameter
-from .base import Layer
+from .base import Layer, explicit_values
 
 
 class Dense(Layer):
@@ -42,8 +42,9 @@ class Dense(Layer):
         if weight is None:
             w = self._draw(backend.rng(seed), dt)
         else:
-            w = self._explicit("weight", weight, (self.n_out, self.n_in), dt)
-        b = self._explicit("bias", 0.0 if bias is None else bias, (self.n_out,), dt)
+            w = explicit_values(self._name(), "weight", weight, (self.n_out, self.n_in), dt,
+                                " (row = receiving neuron)")
+        b = explicit_values(self._name(), "bias", 0.0 if bias is None else bias, (self.n_out,), dt)
         self.weight = Parameter(w, "weight")
         self.bias = Parameter(b, "bias", trainable=train_bias, decay=False)
         self._x = None
@@ -59,16 +60,8 @@ class Dense(Layer):
         self.weight.value[...] = self._draw(rng, self.dtype)
         self.bias.value[...] = 0
 
-    def _explicit(self, name, value, shape, dt):
-        arr = np.asarray(value, dtype=np.float64)
-        if arr.ndim == 0:
-            arr = np.full(shape, float(arr))
-        if arr.shape != shape:
-            raise ShapeError(f"Dense({self.n_in}, {self.n_out}): {name} must have shape "
-                             f"{shape} (row = receiving neuron), got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise InvalidValueError(f"Dense: {name} contains NaN or inf")
-        return backend.asarray(arr, dt)
+    def _name(self):
+        return f"Dense({self.n_in}, {self.n_out})"
 
     @property
     def dtype(self):

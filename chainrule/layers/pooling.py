@@ -75,6 +75,19 @@ class _Pool2D(Layer):
             text += f", stride={pair_config(self.stride)}"
         return text
 
+    def _combine_windows(self, x, combine):
+        """``combine`` (maximum, add) over each window, one pass per offset in the window:
+        the result is (channels, out_h, out_w, batch), batch last."""
+        check_images(self._name(), x)
+        n, c, h, w = x.shape
+        oh, ow = self._out_hw(c, h, w)
+        xc = batch_last(x)
+        slices = [xc[:, rows, cols] for rows, cols in self._offsets(oh, ow)]
+        out = slices[0].copy() if len(slices) == 1 else combine(slices[0], slices[1])
+        for view in slices[2:]:
+            combine(out, view, out=out)
+        return out
+
 
 class MaxPool2D(_Pool2D):
     r"""Maximum over each ``size`` window of each channel, windows ``stride`` apart.
@@ -102,14 +115,7 @@ class MaxPool2D(_Pool2D):
     op = "maxpool"
 
     def forward(self, x, training=False):
-        check_images(self._name(), x)
-        n, c, h, w = x.shape
-        oh, ow = self._out_hw(c, h, w)
-        xc = batch_last(x)
-        slices = [xc[:, rows, cols] for rows, cols in self._offsets(oh, ow)]
-        out = slices[0].copy() if len(slices) == 1 else backend.xp.maximum(slices[0], slices[1])
-        for view in slices[2:]:
-            backend.xp.maximum(out, view, out=out)
+        out = self._combine_windows(x, backend.xp.maximum)
         self._x, self._out = x, out
         return batch_first(out)
 
@@ -156,14 +162,7 @@ class AvgPool2D(_Pool2D):
     op = "avgpool"
 
     def forward(self, x, training=False):
-        check_images(self._name(), x)
-        n, c, h, w = x.shape
-        oh, ow = self._out_hw(c, h, w)
-        xc = batch_last(x)
-        slices = [xc[:, rows, cols] for rows, cols in self._offsets(oh, ow)]
-        out = slices[0].copy() if len(slices) == 1 else backend.xp.add(slices[0], slices[1])
-        for view in slices[2:]:
-            out += view
+        out = self._combine_windows(x, backend.xp.add)
         out *= 1.0 / (self.size[0] * self.size[1])
         self._x_shape = x.shape
         return batch_first(out)
