@@ -1,0 +1,106 @@
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.parallel
+from chainrule.errors import NotAvailableError
+
+from .conftest import blobs, max_difference, net64, twin_fits
+
+OPTIMIZERS = {"sgd-momentum": lambda: cr.SGD(0.1, momentum=0.9),
+              "adam": lambda: cr.Adam(0.01)}
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_equals_single_process_training(ray_cluster, workers, optimizer):
+    # 240 examples in batches of 24: 20 updates in 2 shuffled epochs; 24 = 2 x 12 = 3 x 8.
+    X, y = blobs()
+    (reference, expected), (net, history) = twin_fits(
+        net64, cr.parallel.DataParallel(workers), X=X, y=y, optimizer=OPTIMIZERS[optimizer],
+        epochs=2, batch_size=24, seed=7)
+    assert history.iterations == expected.iterations == 20
+    assert max_difference(net, reference) < 1e-10
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-12)
+    assert history["accuracy"] == expected["accuracy"]
+    assert history.restarts == 0
+
+
+def test_uneven_shards_penalties_clipping_and_validation(ray_cluster):
+    # Batches of 25 split 13 + 12: the shard gradients are weighted by their sizes.
+    X, y = blobs(n=200)
+    (reference, expected), (net, history) = twin_fits(
+        net64, cr.parallel.DataParallel(2), X=X[:150], y=y[:150], optimizer=OPTIMIZERS["adam"],
+        epochs=2, batch_size=25, seed=3, l2=0.5, penalties=[cr.L1(0.1, layers=[2])],
+        clip_norm=0.3, validation_data=(X[150:], y[150:]))
+    assert max_difference(net, reference) < 1e-10
+    for key in ("loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=1e-10)
+
+
+def test_callbacks_checkpoint_and_resume(ray_cluster, tmp_path):
+    X, y = blobs()
+    path = tmp_path / "run.safetensors"
+    net = net64()
+    single = net64()
+    stopper = cr.callbacks.EarlyStopping(monitor="loss", patience=50)
+    history = net.fit(X, y, optimizer=cr.SGD(0.05, momentum=0.9), epochs=2, batch_size=40,
+                      seed=1, callbacks=[cr.callbacks.ModelCheckpoint(path), stopper],
+                      parallel=cr.parallel.DataParallel(2))
+    assert history.epochs == 2 and stopper.best_epoch == 2
+    assert max_difference(cr.load(path), net) == 0
+    # Resuming that checkpoint in parallel continues the run as single-process training would.
+    resumed = net64()
+    history = resumed.fit(X, y, optimizer=cr.SGD(0.05, momentum=0.9), epochs=4, batch_size=40,
+                          seed=1, resume=path, parallel=cr.parallel.DataParallel(2),
+                          callbacks=[cr.callbacks.ModelCheckpoint(path), stopper])
+    expected = single.fit(X, y, optimizer=cr.SGD(0.05, momentum=0.9), epochs=4, batch_size=40,
+                          seed=1)
+    assert history.epochs == 4 and len(history["loss"]) == 4
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-10)
+    assert max_difference(resumed, single) < 1e-10
+
+
+def test_misclassified_strategy_and_target_loss(ray_cluster):
+    X, y = blobs()
+    (reference, expected), (net, history) = twin_fits(
+        net64, cr.parallel.DataParallel(2), X=X, y=y, optimizer=OPTIMIZERS["sgd-momentum"],
+        epochs=3, batch_size=16, seed=2, strategy="misclassified")
+    assert history.iterations == expected.iterations
+    assert max_difference(net, reference) < 1e-10
+
+
+def test_without_ray_the_error_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    X, y = blobs(n=20)
+    with pytest.raises(NotAvailableError, match=r'pip install "chainrule\[distributed\]"'):
+        net64().fit(X, y, epochs=1, parallel=cr.parallel.DataParallel(2))
+
+
+def test_arguments_are_checked():
+    with pytest.raises(cr.InvalidValueError, match="workers"):
+        cr.parallel.DataParallel(0)
+    with pytest.raises(cr.InvalidValueError, match="address"):
+        cr.parallel.DataParallel(2, address=6379)
+    assert repr(cr.parallel.DataParallel(3)) == "DataParallel(workers=3, address=None)"
+    assert cr.parallel.get("none") is None
+    assert isinstance(cr.parallel.get("pipeline", workers=3), cr.parallel.Pipeline)
+    with pytest.raises(cr.UnknownNameError):
+        cr.parallel.get("model")
+
+
+@pytest.mark.parametrize("make", [lambda: cr.parallel.DataParallel(2),
+                                  lambda: cr.parallel.AsyncParameterServer(2),
+                                  lambda: cr.parallel.Pipeline(2, micro_batches=2)],
+                         ids=["data-parallel", "async", "pipeline"])
+def test_batchnorm_statistics_and_dropout_reach_the_driver(ray_cluster, make):
+    # Workers update BatchNorm's running statistics; evaluation on the driver needs them.
+    X, y = blobs(n=300)
+    net = cr.mlp([5, 32, 3], batchnorm=True, dropout=0.1, seed=0)
+    history = net.fit(X[:240], y[:240], optimizer=cr.Adam(0.01), epochs=3, batch_size=40,
+                      seed=0, validation_data=(X[240:], y[240:]), parallel=make())
+    norm = net.layers[1]
+    assert not np.allclose(norm.running_mean, 0) and not np.allclose(norm.running_var, 1)
+    assert history["val_accuracy"][-1] > 0.8
