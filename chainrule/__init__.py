@@ -1,5 +1,5 @@
 """chainrule: feed-forward neural networks with backpropagation written out layer by layer."""
-from . import backend, callbacks, data, datasets, init, losses, metrics, optim
+from . import backend, callbacks, data, datasets, init, losses, metrics, optim, parallel
 from .errors import (ChainruleError, DataError, DTypeError, InvalidValueError, ModelFileError,
                      ShapeError, UnknownNameError)
 from .gradcheck import gradcheck
@@ -28,4 +28,4 @@ __all__ = ["AvgPool2D", "Conv2D", "Flatten", "MaxPool2D", "lenet5", "wide_cnn", 
            "LeakyReLU", "MSE", "ModelFileError", "Parameter", "ReLU", "SGD", "Sequential",
            "ShapeError", "Sigmoid", "Softmax", "SquaredError", "Tanh", "UnknownNameError",
            "backend", "callbacks", "datasets", "gradcheck", "init", "load", "losses", "metrics",
-           "mlp", "optim", "trace"]
+           "mlp", "optim", "parallel", "trace"]

@@ -118,3 +118,14 @@ def test_pickles_and_copies_hold_no_batch_data():
     clone = pickle.loads(pickle.dumps(net))
     np.testing.assert_array_equal(clone.predict(X), net.predict(X))
     assert net.astype("float64").layers[0].__dict__.get("_x") is None
+
+
+def test_design_api_names_are_reachable():
+    for name in ["Sequential", "mlp", "Dense", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
+                 "Identity", "Dropout", "BatchNorm", "SquaredError", "MSE", "BinaryCrossEntropy",
+                 "CrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam", "AdamW", "gradcheck",
+                 "trace", "load", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "lenet5"]:
+        assert hasattr(cr, name), name
+    assert cr.callbacks.EarlyStopping and cr.callbacks.ModelCheckpoint
+    assert cr.parallel.DataParallel and cr.parallel.AsyncParameterServer and cr.parallel.Pipeline
+    assert callable(cr.datasets.load) and callable(cr.mlp([2, 2]).to_onnx)
