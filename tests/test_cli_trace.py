@@ -2,7 +2,6 @@
 import io
 import json
 
-import numpy as np
 import pytest
 
 import chainrule as cr

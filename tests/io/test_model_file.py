@@ -18,7 +18,7 @@ from safetensors.numpy import save_file
 import chainrule as cr
 from chainrule import backend
 from chainrule.errors import ChainruleError, InvalidValueError, ModelFileError
-from chainrule.io import FORMAT_VERSION, MetadataError, load, read_metadata, save
+from chainrule.io import FORMAT_VERSION, MetadataError, load, read_metadata
 from chainrule.io import model_file
 
 

@@ -1,6 +1,3 @@
-import copy
-import warnings
-
 import numpy as np
 import pytest
 
