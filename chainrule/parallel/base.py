@@ -39,9 +39,8 @@ class Strategy:
     A synchronous subclass gives ``_start(setup, ray)`` (create the actors: every one in
     ``self._actors``, those Ray restarts also in ``self._workers``), ``_load(setup)`` (the
     driver's weights and optimiser state into the actors, as an epoch begins),
-    ``_step(setup, rows, upcoming) -> (loss, hits)`` (one weight update from the examples
-    ``rows``, not applied when the loss is not finite; ``upcoming``: the next batch's rows,
-    or None, for a strategy that hands batches out ahead) and ``_save(setup)`` (the actors' weights and
+    ``_step(setup, rows) -> (loss, hits)`` (one weight update from the examples ``rows``,
+    not applied when the loss is not finite) and ``_save(setup)`` (the actors' weights and
     optimiser state back into the driver's network and optimiser).
 
     After ``fit``, ``history.restarts`` counts the actors Ray restarted during the run,
@@ -149,9 +148,7 @@ class Strategy:
         total, correct = 0.0, 0
         for state.batch, (start, stop) in enumerate(bounds):
             began = time.perf_counter()
-            upcoming = rows[slice(*bounds[state.batch + 1])] if state.batch + 1 < len(bounds) \
-                else None
-            value, hits = self._step(setup, rows[start:stop], upcoming)
+            value, hits = self._step(setup, rows[start:stop])
             self.profile["seconds"] += time.perf_counter() - began
             self.profile["steps"] += 1
             if not math.isfinite(value):

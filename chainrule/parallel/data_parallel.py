@@ -4,7 +4,6 @@ Seed 000: "the training dataset is split across multiple devices. Each device pr
 a different subset of the data in parallel, computes the gradients, and then aggregates
 the results to update the weights."
 """
-import math
 import time
 
 import numpy as np
@@ -37,14 +36,20 @@ class DataParallel(Strategy):
     worker and every gradient from the workers to the driver, through one process. With
     replicas, a worker's gradient goes into Ray's object store once and the other
     workers read it from there (an all-gather); the driver sends only example indices
-    and receives only losses. On this 2-core machine that halves the time per step spent
-    in Ray (see docs/parallel.md), and the optimiser steps, run by every replica at once,
-    cost no more time than one step on the driver. The price is state on the workers:
+    and receives only losses. On this 2-core machine that cuts the time per step spent
+    in Ray by about a third (docs/parallel.md), and the optimiser steps, run by every
+    replica at once, cost no more time than one step on the driver. The price is state on the workers:
     the driver loads its weights and optimiser state into the replicas when an epoch
     begins and takes them back from one replica when it ends, so between epochs
-    callbacks, checkpoints and ``resume=`` see the current state; if Ray has to restart
-    a worker (``max_restarts``) during an epoch, the epoch runs again from that state
-    (and its ``on_batch_end`` callbacks run again). The weights come out the same.
+    callbacks, checkpoints and ``resume=`` see the current state. A worker that dies is
+    restarted by Ray (``max_restarts``) and given the state of a replica that finished
+    the step, then computes its shard again: training goes on from the current weights,
+    which come out the same. (If no replica finished the step, e.g. a lost machine took
+    gradients the others needed, the epoch runs again from the driver's state, and its
+    ``on_batch_end`` callbacks run again.)
+
+    A step whose loss is not finite is not applied, and training stops there, as in the
+    fit loop.
 
     Differences from single-process training: BatchNorm normalises each shard with the
     shard's statistics (its running statistics are the shard-size-weighted mean of the
@@ -68,7 +73,6 @@ class DataParallel(Strategy):
                                        setup.with_accuracy, blank_optimizer(setup.optimizer),
                                        setup.clip_norm) for rank in range(self.workers)]
         self._actors.extend(self._workers)
-        self._pending = None
 
     def _load(self, setup):
         params = setup.net.parameters()
@@ -80,51 +84,41 @@ class DataParallel(Strategy):
         wheres = self._ray.get([w.load.remote(self._shared, state) for w in self._workers])
         for rank, where in enumerate(wheres):
             self._seen(rank, where)
-        self._pending = None  # the update the replicas have not applied yet: _update()
-        self._ahead = None    # (shards, calls) of a batch already handed to the workers
+        self._pending = None  # (lr, batch size, gradient references): the next update
 
-    def _step(self, setup, rows, upcoming=None):
-        """Hand out the next batch before waiting for this one: the workers go on with it as
-        soon as every gradient of this batch is in, while the driver runs the callbacks."""
-        if self._ahead is None:
-            self._ahead = self._submit(rows, self._pending)
-        shards, calls = self._ahead
+    def _step(self, setup, rows):
         size = len(rows)
-        # This batch's update, at the learning rate callbacks have set by now, as in the loop.
-        update = (setup.optimizer.lr, size, [grad for grad, _ in calls[:len(shards)]],
-                  [info for _, info in calls[:len(shards)]])
-        self._ahead = self._submit(upcoming, update) if upcoming is not None else None
-        self._pending = None if upcoming is not None else update
+        shards = split_rows(rows, self.workers)
+        calls = self._submit(shards, size, self._pending)
         try:
             results = self._ray.get([info for _, info in calls])
         except runtime.lost() as error:
-            results = self._recover(error, setup, calls, shards, size, upcoming)
+            results = self._recover(error, calls, shards, size)
         value, hits = results[0][2], 0  # the penalty, the same on every replica
         for shard, (v, h, _, _, _) in zip(shards, results):
             value += v * (len(shard) / size)
             hits += h
         self.profile["compute"] += sum(compute for _, _, _, compute, _ in results)
         self.profile["update"] += results[0][4]
-        return value, hits  # a replica skips an update whose loss is not finite
+        # The replicas apply it as the next step begins (or the epoch ends), at the learning
+        # rate of this moment: before the callbacks, as in the fit loop; not if it diverged.
+        self._pending = (setup.optimizer.lr, size, [grad for grad, _ in calls[:len(shards)]]) \
+            if np.isfinite(value) else None
+        return value, hits
 
-    def _submit(self, rows, update):
-        """Every worker: apply ``update`` (lr, batch size, gradient and loss references),
-        then compute the weighted gradient of its shard of ``rows``."""
-        shards = split_rows(rows, self.workers)
-        lr, size, grads, infos = update or (0.0, 0, [], [])
-        calls = [worker.step.options(num_returns=2).remote(
-            self._shared, shards[rank] if rank < len(shards) else None, len(rows), lr, size,
-            len(grads), *grads, *infos) for rank, worker in enumerate(self._workers)]
-        return shards, calls
+    def _submit(self, shards, size, update):
+        """Every worker: apply ``update``, then compute the weighted gradient of its shard."""
+        lr, previous, grads = update or (0.0, 0, ())
+        return [worker.step.options(num_returns=2).remote(
+            self._shared, shards[rank] if rank < len(shards) else None, size, lr, previous,
+            *grads) for rank, worker in enumerate(self._workers)]
 
-    def _recover(self, error, setup, calls, shards, size, upcoming):
+    def _recover(self, error, calls, shards, size):
         """Workers died during this step: give their restarted replicas the state of one
         that finished it (the weights after the last update) and run their shards again.
         Training goes on from the current weights; when no replica finished the step
         (a lost machine took the gradients with it), the epoch runs again instead."""
         ray, done = self._ray, []
-        if self._ahead is not None:  # it needed the lost gradients: it failed too
-            runtime.settle([ref for call in self._ahead[1] for ref in call])
         for rank, (_, info) in enumerate(calls):
             try:
                 ray.get(info)
@@ -136,27 +130,21 @@ class DataParallel(Strategy):
         for rank, where in enumerate(self._locate()):  # waits for Ray's restarts
             self._seen(rank, where)
         state = self._workers[done[0]].state.remote()
-        for rank, worker in enumerate(self._workers):
-            if rank not in done:
-                worker.load.remote(self._shared, state)
-                calls[rank] = worker.step.options(num_returns=2).remote(
-                    self._shared, shards[rank] if rank < len(shards) else None, size, 0.0, 0, 0)
+        redo = [rank for rank in range(len(calls)) if rank not in done]
+        for rank in redo:
+            self._workers[rank].load.remote(self._shared, state)
+            calls[rank] = self._workers[rank].step.options(num_returns=2).remote(
+                self._shared, shards[rank] if rank < len(shards) else None, size, 0.0, 0)
         runtime.log.warning("DataParallel: replica(s) %s restarted with the current weights of "
-                            "replica %d", [r for r in range(len(calls)) if r not in done], done[0])
-        update = (setup.optimizer.lr, size, [grad for grad, _ in calls[:len(shards)]],
-                  [info for _, info in calls[:len(shards)]])
-        if upcoming is not None:
-            self._ahead = self._submit(upcoming, update)
-        else:
-            self._pending = update
+                            "replica %d", redo, done[0])
         return ray.get([info for _, info in calls])
 
     def _save(self, setup):
         """Apply the last update on one replica and take its state back to the driver."""
-        lr, size, grads, infos = self._pending or (0.0, 0, [], [])
-        self._pending = self._ahead = None  # a batch handed out ahead is not wanted
-        values, buffers, state, where = self._ray.get(self._workers[0].finish.remote(
-            self._shared, lr, size, len(grads), *grads, *infos))
+        lr, previous, grads = self._pending or (0.0, 0, ())
+        self._pending = None
+        values, buffers, state, where = self._ray.get(
+            self._workers[0].finish.remote(self._shared, lr, previous, *grads))
         self._seen(0, where)
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
@@ -188,13 +176,12 @@ class ReplicaWorker(Replica):
         self.optimizer.load_state_dict(self.params, optimizer)
         return self.location
 
-    def step(self, shared, rows, size, lr, previous, count, *shares):
-        """Apply the last batch's update (``count`` gradients, then their losses), then
-        return (this shard's weighted gradient and running statistics, (loss, hits,
-        penalty, compute seconds, update seconds))."""
+    def step(self, shared, rows, size, lr, previous, *shares):
+        """Apply the last batch's update, then return (this shard's weighted gradient and
+        running statistics, (loss, hits, penalty, compute seconds, update seconds))."""
         self.attach(shared)
         began = time.perf_counter()
-        self._apply(lr, previous, shares[:count], shares[count:])
+        self._apply(lr, previous, shares)
         update = time.perf_counter() - began
         penalty = sum(term.value(term.select(self.net), size) for term in self.penalties or ())
         if rows is None:  # a batch smaller than the number of workers
@@ -205,21 +192,19 @@ class ReplicaWorker(Replica):
         return ((self.grad, [buf * weight for buf in self.buffers]),
                 (value, hits, penalty, self.seconds, update))
 
-    def finish(self, shared, lr, previous, count, *shares):
+    def finish(self, shared, lr, previous, *shares):
         """Apply the last batch's update; the replica's state and location."""
         self.attach(shared)
-        self._apply(lr, previous, shares[:count], shares[count:])
+        self._apply(lr, previous, shares)
         return (*self.state(), self.location)
 
     def state(self):
         """The replica's weights (one vector), buffers and optimiser state."""
         return self.values, self.buffers, self.optimizer.state_dict(self.params)
 
-    def _apply(self, lr, size, shares, infos):
-        """The fit loop's update from the workers' (gradient, buffers) of a batch of ``size``;
-        none when a loss or penalty of the batch was not finite (the loop stops there)."""
-        if not shares or not all(math.isfinite(v) and math.isfinite(p)
-                                 for v, _, p, _, _ in infos):
+    def _apply(self, lr, size, shares):
+        """The fit loop's update from the workers' (gradient, buffers) of a batch of ``size``."""
+        if not shares:
             return
         np.copyto(self.grad, shares[0][0])  # p.grad are views of self.grad
         for grad, _ in shares[1:]:

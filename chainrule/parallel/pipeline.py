@@ -125,7 +125,7 @@ class Pipeline(Strategy):
         setup.optimizer.load_state_dict(
             params, merge_states([state for _, _, state, _ in results], self._params))
 
-    def _step(self, setup, rows, upcoming=None):
+    def _step(self, setup, rows):
         submitted = []  # every reference of the step, to settle if an actor is lost
         try:
             return self._schedule(setup, rows, submitted)
