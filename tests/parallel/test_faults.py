@@ -1,5 +1,6 @@
 """Killed workers are restarted by Ray; Ctrl-C leaves no Ray process behind."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,12 +112,13 @@ def test_no_ray_process_is_left_after_training_or_ctrl_c():
                 child.send_signal(signal.SIGINT)
                 break
         stderr = child.communicate(timeout=60)[1]
+        assert "finished" in lines, stderr[-2000:]
+        assert "KeyboardInterrupt" in stderr
+        assert _wait_until_gone(root) == []
     finally:
         if child.poll() is None:
             child.kill()
-    assert "finished" in lines, stderr[-2000:]
-    assert "KeyboardInterrupt" in stderr
-    assert _wait_until_gone(root) == []
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _wait_until_gone(root, seconds=10):
