@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import backend, losses as losses_
-from ..errors import InvalidValueError, ShapeError
+from ..errors import InvalidValueError, ShapeError, unknown
 from ..layers import Sigmoid, Softmax
 from ..optim import SGD, clip_grad_norm
 from .callbacks import TrainingState
@@ -112,8 +112,6 @@ class _Setup:
             raise InvalidValueError(f"clip_norm must be > 0, got {clip_norm}")
         self.clip_norm = clip_norm
         if strategy not in STRATEGIES:
-            from ..errors import unknown
-
             raise unknown("training strategy", strategy, STRATEGIES)
         self.with_accuracy = _scores_accuracy(self.loss, net)
         if strategy == "misclassified" and not self.with_accuracy:
