@@ -7,9 +7,11 @@ worked examples. Random draws come from ``numpy.random.Generator`` objects:
 pass a seed or a generator where one is taken, or set the global one with
 :func:`seed`.
 """
+import contextlib
+
 import numpy as np
 
-from .errors import DTypeError, unknown
+from .errors import DTypeError, InvalidValueError, unknown
 
 xp = np
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
@@ -29,6 +31,26 @@ def use(name):
         xp = cupy
     else:
         raise unknown("array backend", name, ["numpy", "cupy"])
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Inside the block, run BLAS and chainrule's compiled kernels on at most ``n`` threads.
+
+    ``None`` leaves them as they are (one per core). On a shared machine, or next to
+    other processes that compute, fewer threads than cores is often faster.
+    """
+    if n is None:
+        yield
+        return
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InvalidValueError(f"threads must be a positive integer, got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    from .optim import kernels
+
+    with threadpool_limits(limits=int(n)), kernels.threads(int(n)):
+        yield
 
 
 def dtype(name=None):

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import backend
 from .errors import DTypeError, InvalidValueError, ShapeError
+from .flat import pack
 from .layers import BatchNorm, Dense, Dropout, Layer, activation as make_activation
 from .layers.activations import NAMES
 
@@ -115,6 +116,11 @@ class Sequential:
     reverse, passing each the gradient the one above returned: the chain rule, layer
     by layer. Parameters are named ``"<layer index>.<name>"`` (``"0.weight"``).
 
+    The network keeps every parameter value in one vector and every gradient in
+    another: ``p.value`` and ``p.grad`` are views of their slices (so an optimiser can
+    update them all in one pass). Building a network moves its layers' arrays there;
+    an array taken from a layer before that is a stale copy.
+
     Shape:
         input ``(batch, n_in)``, output ``(batch, n_out)``.
     """
@@ -130,6 +136,11 @@ class Sequential:
         self.metadata = {}  # user data stored with the model file (dataset, classes...)
         self.sizes = self._check_sizes()
         self._check_dtypes()
+        pack(self.parameters())
+
+    def __setstate__(self, state):  # copies and unpickled networks are packed again
+        self.__dict__.update(state)
+        pack(self.parameters())
 
     def _check_sizes(self):
         """The sizes of the layers of units: the input, then after each Conv2D and Dense layer.
@@ -247,6 +258,7 @@ class Sequential:
         for layer in clone.layers:
             for name, value in layer.buffers().items():
                 layer.set_buffer(name, value.astype(dt))
+        pack(clone.parameters())
         return clone
 
     # ---- data at the boundary -------------------------------------------------------

@@ -11,8 +11,8 @@ import tomli_w
 
 from ..errors import InvalidValueError, unknown
 
-# Settings that describe one run (not where its files go or how it prints).
-NOT_SAVED = {"config", "verb", "quiet", "resume"}
+# Settings that describe one run (not where its files go, how it prints or how fast).
+NOT_SAVED = {"config", "verb", "quiet", "resume", "threads"}  # threads: of this machine
 
 
 def read(path):

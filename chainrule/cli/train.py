@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from .. import backend
 from ..errors import InvalidValueError
 from . import config
 from ..training.checkpoint import data_hash
@@ -129,6 +130,8 @@ def add_arguments(p):
                    "during training and write its evolution as an animated GIF")
     g.add_argument("--gradient-norms", metavar="PNG", help="draw each layer's gradient norm per "
                    "epoch (png/svg/pdf): the picture of vanishing gradients")
+    g.add_argument("--threads", type=positive(int), default=None,
+                   help="BLAS and kernel threads (default: one per core)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -296,12 +299,14 @@ def prepare_training(args, out, X_train, y_train, validation, classify, extra_ca
 
     def train():
         start = time.perf_counter()
-        history = net.fit(X_train, y_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
-                          batch_size=args.batch_size, seed=args.seed, validation_data=validation,
-                          callbacks=callbacks, l1=args.l1, l2=args.l2, clip_norm=args.clip_norm,
-                          strategy=args.strategy, restarts=args.restarts,
-                          restart_after=args.restart_after, target_loss=args.target_loss,
-                          augment=augment, resume=args.resume, parallel=strategy)
+        with backend.threads(args.threads):
+            history = net.fit(X_train, y_train, loss=loss, optimizer=optimizer,
+                              epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                              validation_data=validation, callbacks=callbacks, l1=args.l1,
+                              l2=args.l2, clip_norm=args.clip_norm, strategy=args.strategy,
+                              restarts=args.restarts, restart_after=args.restart_after,
+                              target_loss=args.target_loss, augment=augment,
+                              resume=args.resume, parallel=strategy)
         return history, optimizer, time.perf_counter() - start
 
     return net, train

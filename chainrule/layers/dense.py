@@ -71,10 +71,11 @@ class Dense(Layer):
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ShapeError(f"Dense({self.n_in}, {self.n_out}) expects input of shape "
                              f"(batch, {self.n_in}), got {tuple(x.shape)}")
-        if x.dtype != self.dtype:
-            backend.check_same_dtype(f"Dense({self.n_in}, {self.n_out}) input", self.dtype, x.dtype)
+        w = self.weight.value
+        if x.dtype != w.dtype:
+            backend.check_same_dtype(f"Dense({self.n_in}, {self.n_out}) input", w.dtype, x.dtype)
         self._x = x
-        out = x @ self.weight.value.T
+        out = x @ w.T
         out += self.bias.value
         return out
 
@@ -85,7 +86,7 @@ class Dense(Layer):
     def backward_params(self, grad_out):
         # dL/dW[j, i] = sum over the batch of delta_j * h_i: one matrix product.
         backend.xp.matmul(grad_out.T, self._x, out=self.weight.grad)
-        grad_out.sum(axis=0, out=self.bias.grad)
+        backend.xp.add.reduce(grad_out, axis=0, out=self.bias.grad)  # ndarray.sum, less overhead
 
     def parameters(self):
         return [self.weight, self.bias]

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from .. import backend
+from . import kernels
 from .base import Optimizer, check_fraction, check_non_negative, check_positive
 
 
@@ -65,7 +66,17 @@ class Adam(Optimizer):
             g = self.l2_gradient(p)                          # g = grad + lambda w
         state["step"] += 1
         t = int(state["step"])
-        m, v, step = state["m"], state["v"], self.scratch(p, 1)
+        bias1 = 1 - beta1 ** t
+        bias2 = 1 - beta2 ** t
+        m, v = state["m"], state["v"]
+        kernel = None if self.amsgrad else kernels.get("adam", p.value, g, m, v)
+        if kernel is not None:  # the lines below in one pass (same arithmetic, same bits)
+            f = p.value.dtype.type
+            kernel(p.value.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), f(beta1),
+                   f(beta2), f(1 - beta1), f(1 - beta2), f(math.sqrt(bias2)), f(self.eps),
+                   f(self.lr / bias1))
+            return
+        step = self.scratch(p, 1)
         m *= beta1                                   # m = beta1 m + (1 - beta1) g
         xp.multiply(g, 1 - beta1, out=step)
         m += step
@@ -75,8 +86,6 @@ class Adam(Optimizer):
         v += step
         if self.amsgrad:
             v = xp.maximum(state["v_max"], v, out=state["v_max"])   # v_max = max(v_max, v)
-        bias1 = 1 - beta1 ** t
-        bias2 = 1 - beta2 ** t
         xp.sqrt(v, out=step)                         # sqrt(v) / sqrt(1 - beta2^t) + eps
         step /= math.sqrt(bias2)
         step += self.eps

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import InvalidValueError
+from ..flat import adjacent, in_memory_order, joined
 
 
 def _number(name, value):
@@ -66,18 +67,80 @@ class Optimizer:
         self.state = {}
         self.iterations = 0
         self._work = {}
+        self._key = None  # the last grouping of parameters, see _groups
 
     # ---- the update -------------------------------------------------------------------
     def step(self, params):
-        """One update of every trainable parameter from its current ``grad``."""
+        """One update of every trainable parameter from its current ``grad``.
+
+        Parameters that lie back to back in memory (a network packs them so) are
+        updated together, as one vector: the same arithmetic, element by element, in
+        a few array operations instead of a few per parameter.
+        """
         self.iterations += 1
-        for p in params:
-            if not p.trainable:
-                continue
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = self.init_state(p)
+        for p, state in self._groups(params):
             self.update(p, state)
+
+    def _groups(self, params):
+        """(parameter or joined run of them, its state) pairs, cached while nothing moved."""
+        trainable = [p for p in params if p.trainable]
+        get = self.state.get
+        decays = bool(getattr(self, "weight_decay", 0))
+        held = [x for p in trainable for x in (p, p.value, p.grad, get(p))]
+        if self._key is None or self._key[0] != [decays, *map(id, held)]:
+            groups = self._group(trainable)
+            held = [x for p in trainable for x in (p, p.value, p.grad, get(p))]
+            self._key = ([decays, *map(id, held)], held, groups)  # held: ids stay unique
+        return self._key[2]
+
+    def _group(self, params):
+        decays = bool(getattr(self, "weight_decay", 0))  # then decay=False must stay apart
+        runs = []
+        for p in in_memory_order(params, lambda p: p.value):
+            if p not in self.state:
+                self.state[p] = self.init_state(p)
+            state = self.state[p]
+            for name, buf in state.items():  # step counters a previous run shared
+                if buf.ndim == 0:
+                    state[name] = buf.copy()
+            last = runs[-1][-1] if runs else None
+            if last is not None and adjacent(last.value, p.value) \
+                    and adjacent(last.grad, p.grad) and not (decays and last.decay != p.decay):
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        groups = []
+        for run in runs:
+            state = self._joined_state(run) if len(run) > 1 else None
+            if state is None:
+                groups.extend((p, self.state[p]) for p in run)
+            else:
+                groups.append((_Joined(run), state))
+        return groups
+
+    def _joined_state(self, run):
+        """The state of ``run`` as views of one vector per buffer (moving the buffers
+        there if needed), or None when the parameters' step counts differ."""
+        states = [self.state[p] for p in run]
+        out = {}
+        for name, first in states[0].items():
+            arrays = [s[name] for s in states]
+            if first.ndim == 0:  # a step counter: one, shared, when they agree
+                if any(int(a) != int(first) for a in arrays):
+                    return None
+                for s in states:
+                    s[name] = first
+                out[name] = first
+                continue
+            if not all(adjacent(a, b) for a, b in zip(arrays, arrays[1:])):
+                vector = backend.xp.concatenate([a.reshape(-1) for a in arrays])
+                start = 0
+                for s, a in zip(states, arrays):
+                    s[name] = vector[start:start + a.size].reshape(a.shape)
+                    start += a.size
+                arrays = [s[name] for s in states]
+            out[name] = joined(arrays)
+        return out
 
     def init_state(self, p):
         """The buffers ``p`` needs, all zero: ``{name: array}`` (empty if none)."""
@@ -112,6 +175,9 @@ class Optimizer:
         backend.xp.multiply(p.value, self.weight_decay, out=g)
         g += p.grad
         return g
+
+    def __getstate__(self):  # copies and pickles regroup on their first step
+        return {**self.__dict__, "_key": None, "_work": {}}
 
     # ---- hyper-parameters and checkpoints ---------------------------------------------
     @classmethod
@@ -197,6 +263,19 @@ class Optimizer:
         parts = [f"{name}={getattr(self, name)}" for name in self.hyper_names()
                  if name == "lr" or getattr(self, name) != defaults[name].default]
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class _Joined:
+    """Neighbouring parameters updated as one: their values and gradients joined."""
+
+    __slots__ = ("value", "grad", "decay", "trainable", "name")
+
+    def __init__(self, run):
+        self.value = joined([p.value for p in run])
+        self.grad = joined([p.grad for p in run])
+        self.decay = run[0].decay  # the same for the whole run when it matters
+        self.trainable = True
+        self.name = "+".join(p.name for p in run)
 
 
 def _copy_into(key, buf, value):

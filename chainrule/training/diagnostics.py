@@ -484,9 +484,11 @@ class Diagnostics(Callback):
         self._report(found)
 
     def on_epoch_end(self, state):
-        if self._data is None or self._broken or not self._pending():
+        if self._data is None or self._broken:
             return
         if state.epoch != 1 and (self.every == math.inf or (state.epoch - 1) % self.every):
+            return
+        if not self._pending():
             return
         try:
             probe = _probe(state.net, self._setup.loss, *self._data)

@@ -6,6 +6,7 @@ weight update. 1000 examples with batch size 20 make 50 iterations per epoch.
 ``batch_size=None`` is batch gradient descent (one iteration per epoch), ``1``
 stochastic, ``k`` mini-batch.
 """
+import functools
 import math
 import warnings
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from .. import backend, losses as losses_
 from ..errors import InvalidValueError, ShapeError, unknown
+from ..flat import adjacent, in_memory_order, joined
 from ..layers import Sigmoid, Softmax
 from ..optim import SGD, clip_grad_norm
 from .callbacks import TrainingState
@@ -120,6 +122,7 @@ class _Setup:
         self.strategy = strategy
         self.augment = augment
         self.batch_buffer = None
+        self.snapshot_plan = None  # (ids, values, their joined vector), see _snapshot
         self.data_fingerprint = None  # computed when a checkpoint needs it
         self.merge_single = any(getattr(layer, "batch_statistics", False) for layer in net.layers)
         self.run_epoch = None  # set by chainrule.parallel: (setup, state) -> logs, like _epoch
@@ -254,14 +257,14 @@ def _epochs(setup, state, stall_check):
 
 def _epoch(setup, state, X, target):
     """One pass over (X, target): the epoch's logs, or None when the loss diverged."""
-    net, loss, optimizer = setup.net, setup.loss, setup.optimizer
+    net, loss, optimizer, callbacks = setup.net, setup.loss, setup.optimizer, setup.callbacks
     params = net.parameters()
     n = len(X)
     bounds = _batch_bounds(n, setup.batch_size, setup.merge_single)
     state.batches = len(bounds)
-    for cb in setup.callbacks:
+    for cb in callbacks:
         cb.on_epoch_begin(state)
-    last_good = [p.value.copy() for p in params]
+    last_good = _snapshot(setup, params)
     total, correct = 0.0, 0
     for state.batch, (xb, tb) in enumerate(_batches(setup, X, target, bounds)):
         if setup.augment is not None:
@@ -278,9 +281,33 @@ def _epoch(setup, state, X, target):
         total += value * len(xb)
         if setup.with_accuracy:
             correct += int(_hits(out, tb).sum())
-        for cb in setup.callbacks:
+        for cb in callbacks:
             cb.on_batch_end(state)
     return _epoch_logs(setup, total, correct, n)
+
+
+def _snapshot(setup, params):
+    """Copies of the trainable values: one copy when they lie in one vector."""
+    values = [p.value for p in params if p.trainable]
+    ids = list(map(id, values))
+    if setup.snapshot_plan is None or setup.snapshot_plan[0] != ids:
+        ordered = in_memory_order(values)
+        together = values and all(adjacent(a, b) for a, b in zip(ordered, ordered[1:]))
+        setup.snapshot_plan = (ids, ordered, joined(ordered) if together else None)
+    _, values, vector = setup.snapshot_plan
+    return values, (vector.copy() if vector is not None else [v.copy() for v in values])
+
+
+def _restore(params, snapshot):
+    """Put back a ``_snapshot`` (or a list of copies of every value, in ``params`` order)."""
+    if isinstance(snapshot, list):
+        snapshot = [p.value for p in params], snapshot
+    values, saved = snapshot
+    if isinstance(saved, list):
+        for value, good in zip(values, saved):
+            value[...] = good
+    else:
+        joined(values)[...] = saved
 
 
 def _epoch_logs(setup, total, correct, n):
@@ -295,6 +322,7 @@ def _epoch_logs(setup, total, correct, n):
     return logs
 
 
+@functools.lru_cache(maxsize=8)
 def _batch_bounds(n, batch_size, merge_single):
     """(start, stop) of each batch; a last batch of one example joins the one before it
     when the network has batch statistics (BatchNorm cannot normalise one example)."""
@@ -302,7 +330,7 @@ def _batch_bounds(n, batch_size, merge_single):
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     if merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]
-    return bounds
+    return tuple(bounds)
 
 
 def _epoch_data(setup):
@@ -384,8 +412,7 @@ def _overflowed(state):
 def _diverged(state, value, params, last_good):
     """Stop, keep finite weights, and say what to change."""
     if not all(np.all(np.isfinite(p.value)) for p in params):
-        for p, good in zip(params, last_good):
-            p.value[...] = good
+        _restore(params, last_good)
         kept = f"the weights from the start of epoch {state.epoch + 1}"
     else:
         kept = f"the weights after iteration {state.iteration}"
