@@ -104,6 +104,32 @@ def test_model_file(tmp_path):
     assert code == 0 and "Precision: float64" in text and "net_o1 = " in text
 
 
+def test_convolutional_model_file(tmp_path, capsys):
+    # one 4x4 image x[r, c] = 4r + c (pixels as one row), kernel [[1, 0], [0, -1]], bias 0.5:
+    # a1[y, x] = x[y, x] - x[y+1, x+1] + 0.5 = -5 + 0.5 = -4.5 everywhere, written out
+    net = cr.Sequential([cr.Conv2D(1, 1, 2, weight=[[[[1.0, 0.0], [0.0, -1.0]]]], bias=0.5),
+                         cr.Tanh(), cr.Flatten(), cr.Dense(9, 1, seed=0)])
+    path = tmp_path / "conv.safetensors"
+    net.save(path)
+    pixels = ",".join(str(v) for v in range(16))
+    code, text = run(["trace", "--model", str(path), "--input", pixels, "--target", "0.5",
+                      "--lr", "0.1"])
+    assert code == 0
+    assert text.startswith("Backpropagation, one step: a 1x4x4-1x3x3-1 convolutional network\n")
+    assert "a1[1,2] = w1[0,0] * x[1,2] + w1[0,1] * x[1,3] + w1[1,0] * x[2,2] + w1[1,1] * x[2,3] " \
+           "+ b1 = 1 * 6 + 0 * 7 + 0 * 10 + -1 * 11 + 0.5 = -4.5" in text.splitlines()
+    assert "dE/dw1[1,1] = dE/da1[0,0] * x[1,1] + " in text and "w1[1,1]+ = w1[1,1] - eta" in text
+    code, batch = run(["trace", "--model", str(path), "--batch", "2", "--seed", "3"])
+    assert code == 0 and "Data: a batch of 2 examples" in batch and "x[1] =\n" in batch
+    err = error_of(["trace", "--model", str(path), "--input", "1,2,3", "--target", "1"], capsys)
+    assert err == ("chainrule trace: error: --input has 3 values per example but the network "
+                   "takes 1x4x4 images: 16 pixels per example, channel by channel, row by row")
+    big = tmp_path / "lenet.safetensors"
+    cr.lenet5(seed=0).save(big)
+    err = error_of(["trace", "--model", str(big)], capsys)
+    assert "products" in err and "a trace writes at most 3,000" in err
+
+
 def test_optimizers():
     code, text = run(["trace", "--optimizer", "adam", "--lr", "0.01"])
     assert code == 0 and "Adam(lr=0.01)" in text and "w5+ = w5 + change = 0.4 + " in text

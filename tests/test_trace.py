@@ -325,10 +325,3 @@ def test_the_layers_are_left_as_they_were_even_when_the_step_fails():
     for layer in net.layers:
         assert not {"forward", "backward", "backward_params"} & set(vars(layer))
 
-
-def test_convolutional_networks_are_refused_clearly():
-    net = cr.Sequential([cr.Conv2D(1, 1, 2, dtype="float64", seed=0), cr.Flatten(),
-                         cr.Dense(9, 2, dtype="float64", seed=1), cr.Softmax()])
-    X = np.arange(16, dtype=float).reshape(1, 1, 4, 4) / 16
-    with pytest.raises(cr.errors.NotAvailableError, match="Conv2D, Flatten"):
-        cr.trace(net, cr.CrossEntropy(), X, np.array([1]), cr.SGD(0.1))

@@ -3,7 +3,9 @@
 Without arguments it traces the 2-2-2 sigmoid network of the lecture notes (seeds 001 and
 002) with their weights, inputs, targets and learning rate, and prints the forward pass,
 the error, every chain-rule product and every updated weight. Any other network: give its
-sizes (random weights from --seed), a JSON file of weights, or a saved model.
+sizes (random weights from --seed), a JSON file of weights, or a saved model; a saved
+convolutional network takes its images as rows of pixels (channel by channel, row by row),
+and a small one has every product of its convolutions written out.
 """
 import argparse
 import json
@@ -22,6 +24,8 @@ EPILOG = """examples:
                   --target "0;1" --lr 0.1   # a batch of two examples, class targets
   chainrule trace --weights net.json --input 1,2 --target 0.5
   chainrule trace --model model.safetensors --input 0.1,0.2,0.3 --target 1
+  chainrule trace --model conv.safetensors --input 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 \\
+                  --target 1     # a small convolutional network, one 4x4 image (16 pixels)
 
 --input and --target: numbers separated by commas, examples by semicolons. With
 cross-entropy a target is a class index (0, 1, ...) or a one-hot row.
@@ -219,16 +223,28 @@ def build_data(args, net, loss, notes):
     from ..losses import BinaryCrossEntropy, CrossEntropy
 
     rng = np.random.default_rng(args.seed)
+    images = isinstance(net.n_in, tuple)  # (channels, height, width): a convolutional network
+    if images and None in net.n_in:
+        raise ShapeError("the network takes images of any size (no Dense layer fixes it); "
+                         "trace a network whose first Dense layer fixes the image size")
+    width = int(np.prod(net.n_in)) if images else net.n_in
     if args.input is not None:
         X = parse_rows(args.input, "--input")
-        if X.shape[1] != net.n_in:
+        if X.shape[1] != width and images:
+            shape = "x".join(map(str, net.n_in))
+            raise ShapeError(f"--input has {X.shape[1]} value{'s' * (X.shape[1] != 1)} per "
+                             f"example but the network takes {shape} images: {width} pixels "
+                             f"per example, channel by channel, row by row")
+        if X.shape[1] != width:
             raise ShapeError(f"--input has {X.shape[1]} value{'s' * (X.shape[1] != 1)} per "
                              f"example but the network has {net.n_in} inputs "
                              f"({_names('i', net.n_in)})")
+        if images:
+            X = X.reshape(len(X), *net.n_in)
     elif notes:
         X = examples.INPUT_222.copy()
     else:
-        X = rng.uniform(-1, 1, size=(args.batch, net.n_in))
+        X = rng.uniform(-1, 1, size=(args.batch,) + (net.n_in if images else (net.n_in,)))
     m, K = len(X), net.n_out
     if args.target is not None:
         y = parse_rows(args.target, "--target")

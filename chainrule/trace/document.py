@@ -7,7 +7,8 @@ LaTeX or HTML; this module decides the content and the order, which follow the
 notes: forward pass, error, backward pass from the output layer down, update.
 
 Layers wider than ``max_neurons`` (either side) are written as vectors and matrices
-instead of one line per neuron and weight.
+instead of one line per neuron and weight. The image layers of a convolutional network
+are written by :mod:`chainrule.trace.conv_document`, at the same places in the order.
 """
 from dataclasses import dataclass
 
@@ -166,6 +167,11 @@ class _Builder:
         self.level = level
         self.blocks = []
         self.m = record.batch
+        self.images = None
+        if record.flatten is not None and record.flatten.image:
+            from .conv_document import ImageWriter  # it builds on this module's blocks
+
+            self.images = ImageWriter(self)
 
     # small helpers
     def add(self, block):
@@ -186,7 +192,7 @@ class _Builder:
         kind = "output layer" if layer.number == L else (
             "hidden layer" if L == 2 else f"hidden layer {layer.number}")
         if self.wide(layer):
-            return f"{kind} ({layer.n_out} neurons)"
+            return f"{kind} ({layer.n_out} neuron{'s' * (layer.n_out != 1)})"
         return f"{kind} ({', '.join(n.name for n in layer.neurons)})"
 
     def inp(self, layer, i, n):
@@ -200,6 +206,8 @@ class _Builder:
         self.error()
         for layer in reversed(self.r.layers):
             self.backward(layer)
+        if self.images:
+            self.images.backward()
         if self.m > 1:
             self.batch_means()
         self.update()
@@ -209,9 +217,9 @@ class _Builder:
 
     def intro(self):
         r, names = self.r, self.names
-        parts = []
+        parts = [self.images.network()] if self.images else []
         for k, layer in enumerate(r.layers):
-            if k == 0:
+            if k == 0 and not self.images:
                 parts.append(self._neuron_list(0, layer.n_in))
             act = f" ({layer.activation})" if layer.activation else ""
             parts.append(self._neuron_list(layer.number, layer.n_out) + act)
@@ -228,6 +236,8 @@ class _Builder:
             self.add(Para(["The weights are numbered as in the notes: w1, w2 feed h1 from i1, "
                            "i2; w3, w4 feed h2; w5, w6 feed o1 from h1, h2; w7, w8 feed o2."]))
         else:
+            if self.images:
+                self.images.explain()
             self.add(Para(["Weights are named w<layer>_<j>,<i>: layer, receiving neuron j, "
                            "sending neuron i (the row and column of the layer's matrix W); "
                            "b<layer>_<j> is the bias of neuron j."]))
@@ -255,6 +265,8 @@ class _Builder:
 
     def given(self):
         self.heading("The weights, inputs and targets")
+        if self.images:
+            self.images.given()
         for layer in self.r.layers:
             if self.wide(layer):
                 self.add(Eq([self.names.matrix(layer.number)], None, None, [Mat(layer.weight)],
@@ -276,6 +288,11 @@ class _Builder:
             self.add(Para(tokens))
         for n in range(self.m):
             prefix = [f"Example {n + 1}: "] if self.m > 1 else []
+            if self.images:
+                self.images.inputs(n)
+                self.add(Para(prefix + self._values(None, self.r.targets[n], self.names.target,
+                                                    "targets")))
+                continue
             self.add(Para(prefix + self._values(0, self.r.inputs[n], self.names.input, "inputs")
                           + ["; "]
                           + self._values(None, self.r.targets[n], self.names.target, "targets")))
@@ -302,6 +319,8 @@ class _Builder:
         for n in range(self.m):
             if self.m > 1:
                 self.heading(f"Example {n + 1}", 1)
+            if self.images:
+                self.images.forward(n)
             for layer in self.r.layers:
                 if self.wide(layer):
                     self._forward_matrix(layer, n)
@@ -556,8 +575,9 @@ class _Builder:
         if layer.dE_dout is not None:
             formula = None
             if l < L and layer.paths is not None:
-                formula = [Lit(f"W{l + 1}^T ", rf"{{W^{{({l + 1})}}}}^T ",
-                               f"W<sup>({l + 1})T</sup> "), deriv(E, names.net_vector(l + 1, e))]
+                W = names.matrix(l + 1)
+                formula = [Lit(f"{W.text}^T ", f"{{{W.latex}}}^T ", f"{W.html}<sup>T</sup> "),
+                           deriv(E, names.net_vector(l + 1, e))]
             self.add(Eq([deriv(E, out_v)], formula, None, [Mat(layer.dE_dout[n])]))
         if layer.dout_dnet is not None:
             self.add(Eq([deriv(out_v, net_v)], None, None, [Mat(layer.dout_dnet[n])],
@@ -568,7 +588,7 @@ class _Builder:
         elif layer.dE_dout is not None and layer.dout_dnet is not None:
             formula = [deriv(E, out_v), Lit(" (.) ", r" \odot ", " &odot; "), deriv(out_v, net_v)]
         self.add(Eq([deriv(E, net_v)], formula, None, [Mat(layer.delta[n])],
-                    f"the deltas of layer {l}"))
+                    f"the deltas of layer {names.shown(l)}"))
 
     def _gradients_matrix(self, layer):
         names, l, m = self.names, layer.number, self.m
@@ -604,6 +624,8 @@ class _Builder:
                     if self._shared_bias(layer, p) else ""
                 self.add(Eq([deriv(names.loss(), target)], formula, numbers, [Num(p.grad)],
                             note))
+        if self.images:
+            self.images.batch_means()
 
     # ---- update ---------------------------------------------------------------------------------
     def update(self):
@@ -655,6 +677,8 @@ class _Builder:
                 for sym, value in frozen:
                     tokens += ([", "] if tokens else []) + [sym, " = ", Num(value)]
                 self.add(Para(tokens + [" frozen: not updated."]))
+        if self.images:
+            self.images.update()
 
     def others(self):
         if not self.r.others:
@@ -701,6 +725,11 @@ def build(records, max_neurons=6):
 
 def _title(record):
     shape = "-".join(str(s) for s in record.naming.sizes)
+    if record.flatten is not None and record.flatten.image:
+        images = ["x".join(map(str, s)) for s in record.image_shapes]
+        shape = "-".join(images + [str(s) for s in record.naming.sizes[1:]])
+        kind = "convolutional network" if record.images else "network"
+        return f"Backpropagation, one step: a {shape} {kind}"
     if record.is_notes_example:
         return "Backpropagation, one step: the 2-2-2 network of the notes"
     return f"Backpropagation, one step: a {shape} network"

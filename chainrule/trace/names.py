@@ -19,6 +19,11 @@ Three naming schemes, chosen from the network's shape:
 
 Examples of a batch carry their number in brackets: ``out_h1[2]`` is ``out_h1`` for the
 second example.
+
+Convolutional networks (see :mod:`chainrule.trace.conv`) number their weight layers as
+``repr(net)`` does, convolutions and Dense layers in one sequence, so the Dense layers'
+names start after the convolutions' (``first``); an image's cells carry their
+``[channel, row, column]`` in brackets: ``x[0,1]``, ``a1[0,2]``, ``w1[1,0]``.
 """
 import html
 from typing import NamedTuple
@@ -55,6 +60,21 @@ def layered(base, layer, sub):
                f"{html.escape(base)}<sup>({layer})</sup><sub>{html.escape(sub)}</sub>")
 
 
+def map_name(letter, level):
+    """An image map of weight layer ``level``: ``a1``, :math:`a^{(1)}`; level 0 is just ``x``."""
+    if not level:
+        return lit(letter)
+    return Lit(f"{letter}{level}", f"{_latex_base(letter)}^{{({level})}}",
+               f"{html.escape(letter)}<sup>({level})</sup>")
+
+
+def cell(base, index):
+    """One cell of a map or kernel: ``a1[0,2]``, :math:`a^{(1)}_{0,2}`; ``index`` ints or text."""
+    sub = ",".join(str(k) for k in index)
+    return Lit(f"{base.text}[{sub}]", f"{base.latex}_{{{sub}}}",
+               f"{base.html}<sub>{html.escape(sub)}</sub>")
+
+
 def with_example(sym, n):
     """``sym`` for example ``n`` of a batch (``out_h1[2]``); unchanged when ``n`` is None."""
     if n is None:
@@ -85,13 +105,25 @@ class Naming:
     ``sizes`` is ``[n_in, n_1, ..., n_L]``; ``layer`` arguments count Dense layers from 1,
     ``j``/``i`` neurons from 1. ``shared_bias[l - 1]`` says whether every neuron of layer
     ``l`` has the same bias (then the notes' scheme names it once, ``b1``).
+
+    After convolutions, ``first`` is the number written for Dense layer 1 (their weights
+    continue the convolutions' numbering), and ``inputs`` the names of the first Dense
+    layer's inputs, one :class:`Lit` each (the flattened image's cells), with
+    ``input_vector`` the name of all of them together.
     """
 
-    def __init__(self, scheme, sizes, shared_bias):
+    def __init__(self, scheme, sizes, shared_bias, first=1, inputs=None, input_vector=None):
         self.scheme = scheme
         self.sizes = list(sizes)
         self.shared_bias = list(shared_bias)
         self.L = len(sizes) - 1
+        self.first = first
+        self.inputs = inputs
+        self.input_vector = input_vector
+
+    def shown(self, layer):
+        """The number written for Dense layer ``layer`` (1 = the first Dense layer)."""
+        return layer + self.first - 1
 
     # ---- neurons ------------------------------------------------------------------------
     def _letter(self, layer):
@@ -102,15 +134,17 @@ class Naming:
         if layer == 0:
             return f"i{j}"
         if self.scheme == "deep":
-            return f"h{layer}_{j}"
+            return f"h{self.shown(layer)}_{j}"
         return f"{self._letter(layer)}{j}"
 
     def input(self, i, n=None):
+        if self.inputs is not None:
+            return with_example(self.inputs[i - 1], n)
         return with_example(subscripted("i", str(i), compact=True), n)
 
     def net(self, layer, j, n=None):
         if self.scheme == "deep":
-            return with_example(layered("a", layer, str(j)), n)
+            return with_example(layered("a", self.shown(layer), str(j)), n)
         return with_example(subscripted("net", self.neuron(layer, j)), n)
 
     def out(self, layer, j, n=None):
@@ -118,7 +152,7 @@ class Naming:
         if layer == 0:
             return self.input(j, n)
         if self.scheme == "deep":
-            return with_example(layered("h", layer, str(j)), n)
+            return with_example(layered("h", self.shown(layer), str(j)), n)
         return with_example(subscripted("out", self.neuron(layer, j)), n)
 
     def target(self, j, n=None):
@@ -146,34 +180,40 @@ class Naming:
             before = sum(self.sizes[k] * self.sizes[k + 1] for k in range(layer - 1))
             return subscripted("w", str(before + (j - 1) * self.sizes[layer - 1] + i),
                                compact=True)
-        return layered("w", layer, f"{j},{i}")
+        return layered("w", self.shown(layer), f"{j},{i}")
 
     def bias(self, layer, j):
         if self.scheme == "notes" and self.shared_bias[layer - 1]:
             return subscripted("b", str(layer), compact=True)
         if self.scheme == "notes":
             return Lit(f"b{layer}_{j}", f"b_{{{layer},{j}}}", f"b<sub>{layer},{j}</sub>")
-        return layered("b", layer, str(j))
+        return layered("b", self.shown(layer), str(j))
 
     def matrix(self, layer):
+        layer = self.shown(layer)
         return Lit(f"W{layer}", f"W^{{({layer})}}", f"W<sup>({layer})</sup>")
 
     def bias_vector(self, layer):
+        layer = self.shown(layer)
         return Lit(f"b{layer}", rf"\mathbf{{b}}^{{({layer})}}", f"<b>b</b><sup>({layer})</sup>")
 
     # ---- whole layers (matrix form) -------------------------------------------------------
     def net_vector(self, layer, n=None):
         if self.scheme == "deep":
-            return with_example(Lit(f"a{layer}", rf"\mathbf{{a}}^{{({layer})}}",
-                                    f"<b>a</b><sup>({layer})</sup>"), n)
+            shown = self.shown(layer)
+            return with_example(Lit(f"a{shown}", rf"\mathbf{{a}}^{{({shown})}}",
+                                    f"<b>a</b><sup>({shown})</sup>"), n)
         return with_example(subscripted("net", self._letter(layer)), n)
 
     def out_vector(self, layer, n=None):
+        if layer == 0 and self.input_vector is not None:
+            return with_example(self.input_vector, n)
         if layer == 0:
             return with_example(Lit("i", r"\mathbf{i}", "<b>i</b>"), n)
         if self.scheme == "deep":
-            return with_example(Lit(f"h{layer}", rf"\mathbf{{h}}^{{({layer})}}",
-                                    f"<b>h</b><sup>({layer})</sup>"), n)
+            shown = self.shown(layer)
+            return with_example(Lit(f"h{shown}", rf"\mathbf{{h}}^{{({shown})}}",
+                                    f"<b>h</b><sup>({shown})</sup>"), n)
         return with_example(subscripted("out", self._letter(layer)), n)
 
 

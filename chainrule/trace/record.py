@@ -14,10 +14,18 @@ is the product (or sum) of engine numbers it shows next to it:
   whole matrices at once: :math:`\delta^T x`);
 * the terms :math:`\partial E/\partial net_k \cdot w_{kj}` of a hidden neuron's
   :math:`\partial E/\partial out_j` (the engine forms their sum, :math:`\delta W`);
-* the loss terms :math:`E_{o1}, E_{o2}` (the engine forms their total).
+* the loss terms :math:`E_{o1}, E_{o2}` (the engine forms their total);
+* in a convolutional network, each example's kernel and bias gradients (the sums over
+  the output cells whose batch mean is the engine's gradient) and which cell won each
+  max-pooling window (see :mod:`chainrule.trace.conv`).
 
 Precision is the network's: trace ``net.astype("float64")`` to compare with the notes'
 nine decimals (a float32 network is good to about seven significant digits).
+
+A convolutional network (``Conv2D``, ``MaxPool2D``, ``AvgPool2D``, ``Flatten`` before the
+Dense layers) is traced the same way, every product of its convolutions written out;
+:mod:`chainrule.trace.conv` records those layers and refuses networks too large to
+write out.
 
 A batch of ``m`` examples: the engine's loss is the batch mean, so every gradient it
 passes down carries a factor :math:`1/m`. The record stores per-example quantities
@@ -30,9 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import backend, losses as losses_
-from ..errors import InvalidValueError, NotAvailableError, ShapeError
+from ..errors import InvalidValueError, ShapeError
 from ..layers import Dense, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from ..optim import SGD
+from . import conv
 from .names import Naming
 
 # The activations a Dense layer's neurons can have, by the name the record uses.
@@ -83,6 +92,9 @@ class ParameterStep:
     ``"dout/dnet"``, ``"dE/dnet"`` and ``"dnet/dw"`` (``"dnet/db"`` for a bias).
     ``products`` is their product per example, ``grad`` the engine's gradient (the
     batch mean of ``products``), ``old``/``new`` the value before and after the step.
+    A convolution's weight (``kind`` ``"kernel"``) or bias (``"kernel_bias"``) has no
+    factors: its ``products`` are each example's sum over the output cells, ``layer`` is
+    its weight layer and ``j`` its index, ``(f, c, i, j)`` or ``(f,)``.
     """
 
     name: str
@@ -96,6 +108,7 @@ class ParameterStep:
     old: float
     new: float
     trainable: bool
+    symbol: object = None  # its name in every format (a Lit); set for convolution kernels
 
     @property
     def change(self):
@@ -194,6 +207,16 @@ class TraceRecord:
     fused: bool
     is_notes_example: bool
     notes: list = field(default_factory=list)
+    images: list = field(default_factory=list)  # conv.ImageStep, input to Flatten
+    flatten: object = None                      # conv.FlattenStep
+
+    @property
+    def image_shapes(self):
+        """One example's input image and each image stage's output, ``(channels, h, w)``."""
+        if self.flatten is None:
+            return []
+        first = self.images[0].in_shape if self.images else self.flatten.shape
+        return [first] + [s.out_shape for s in self.images]
 
     # ---- lookups ------------------------------------------------------------------------
     def neuron(self, name):
@@ -206,13 +229,14 @@ class TraceRecord:
                        f"{[n.name for layer in self.layers for n in layer.neurons]}")
 
     def parameter(self, name):
-        """A weight or bias by its name: ``"w5"``, ``"w1_2,1"``, ``"b1"`` (the first neuron's)."""
-        for layer in self.layers:
-            for p in layer.parameters:
-                if p.name == name:
-                    return p
+        """A weight or bias by its name: ``"w5"``, ``"w1_2,1"``, ``"b1"`` (the first neuron's);
+        a convolution's ``"w1[0,1]"``, ``"b1"``."""
+        steps = [p for layer in self.images + self.layers for p in layer.parameters]
+        for p in steps:
+            if p.name == name:
+                return p
         raise KeyError(f"no parameter {name!r}; parameters are "
-                       f"{sorted({p.name for layer in self.layers for p in layer.parameters})}")
+                       f"{sorted({p.name for p in steps})}")
 
     def layer(self, number):
         """The Dense layer ``number`` (1 = first)."""
@@ -288,7 +312,9 @@ def _recording(net):
             wrappers = {"forward": _watch_forward(layer.forward, store),
                         "backward": _watch_backward(layer.backward, store)}
             if callable(getattr(layer, "backward_params", None)):  # the bottom layer in training
-                wrappers["backward_params"] = _watch_backward(layer.backward_params, store)
+                # what it returns is no input gradient (Conv2D's: its deltas as a matrix)
+                wrappers["backward_params"] = _watch_backward(layer.backward_params, store,
+                                                              result=False)
             saved = {k: vars(layer)[k] for k in wrappers if k in vars(layer)}
             for name, wrapper in wrappers.items():
                 setattr(layer, name, wrapper)
@@ -312,13 +338,13 @@ def _watch_forward(forward, store):
     return watched
 
 
-def _watch_backward(backward, store):
+def _watch_backward(backward, store, result=True):
     def watched(grad):
         store["grad_out"] = _keep(grad)
-        result = backward(grad)
-        if result is not None:
-            store["grad_in"] = _keep(result)
-        return result
+        out = backward(grad)
+        if result and out is not None:
+            store["grad_in"] = _keep(out)
+        return out
 
     return watched
 
@@ -403,12 +429,6 @@ def trace(net, loss, X, y, optimizer):
     if not callable(getattr(optimizer, "step", None)):
         raise InvalidValueError(f"trace: optimizer must be a chainrule optimiser with "
                                 f"step(params), got {optimizer!r}")
-    images = [type(layer).__name__ for layer in net.layers
-              if type(layer).__name__ in ("Conv2D", "MaxPool2D", "AvgPool2D", "Flatten")]
-    if images:
-        raise NotAvailableError(f"trace writes out networks of Dense layers and activations; "
-                                f"this one has {', '.join(sorted(set(images)))}, whose "
-                                f"step-by-step trace is not built yet")
     stages, other_indices = _stages(net)
     if not stages:
         raise InvalidValueError("trace: the network has no Dense layer, so no weights to trace")
@@ -416,6 +436,9 @@ def trace(net, loss, X, y, optimizer):
     target = loss.prepare_target(y, net.n_out, net.dtype)
     if len(target) != len(X):
         raise ShapeError(f"trace: {len(X)} input rows but {len(target)} targets")
+    image_plan = conv.plan(net, X)  # refuses, before any training, what it cannot write out
+    if image_plan is not None:
+        other_indices = [k for k in other_indices if k not in image_plan.used]
     params = net.parameters()
     old = [_keep(p.value) for p in params]
     with _recording(net) as seen:
@@ -423,7 +446,8 @@ def trace(net, loss, X, y, optimizer):
     grads = [_keep(p.grad) for p in params]
     lr = float(optimizer.lr) if hasattr(optimizer, "lr") else None
     derivatives = {}
-    for _, a in stages:  # the activations' own derivatives, from their backward
+    image_acts = [s.act_index for s in image_plan.stages] if image_plan is not None else []
+    for a in [a for _, a in stages] + image_acts:  # the activations' derivatives, by backward
         if a is None:
             continue
         act, shape = net.layers[a], seen[a]["out"].shape
@@ -439,11 +463,11 @@ def trace(net, loss, X, y, optimizer):
     error_after = float(evaluate_loss(net, loss, X, target)[0])
     before = {id(p): (o, g, n) for p, o, g, n in zip(params, old, grads, new)}
     return _build(net, loss, optimizer, lr, X, target, float(E_total), error_after, stages,
-                  other_indices, seen, derivatives, before)
+                  other_indices, seen, derivatives, before, image_plan)
 
 
 def _build(net, loss, optimizer, lr, X, target, E_total, error_after, stages, other_indices,
-           seen, derivatives, before):
+           seen, derivatives, before, image_plan=None):
     m = len(X)
     head = net.layers[-1]
     fused = loss.fuses_with is not None and type(head) is loss.fuses_with
@@ -451,10 +475,19 @@ def _build(net, loss, optimizer, lr, X, target, E_total, error_after, stages, ot
     dense_layers = [net.layers[d] for d, _ in stages]
     shared = [bool(np.all(before[id(d.bias)][0] == before[id(d.bias)][0].reshape(-1)[0]))
               for d in dense_layers]
-    naming = Naming(_scheme(net, stages, sizes), sizes, shared)
+    notes = []
+    if image_plan is not None:
+        notes += conv.fill(image_plan, net, seen, derivatives, before, m)
+        flatten = image_plan.flatten
+        naming = Naming(_scheme(net, stages, sizes), sizes, shared, first=image_plan.levels + 1,
+                        inputs=flatten.names,
+                        input_vector=flatten.in_name if flatten.names else None)
+        for stage in image_plan.stages:
+            _fill_kernel_parameters(stage)
+    else:
+        naming = Naming(_scheme(net, stages, sizes), sizes, shared)
     loss_key = _kind(loss, LOSS_KEYS)
     t = _one_hot(target, net.n_out)
-    notes = []
 
     rule = "other"
     if isinstance(optimizer, SGD) and not optimizer.momentum and not optimizer.weight_decay:
@@ -501,6 +534,8 @@ def _build(net, loss, optimizer, lr, X, target, E_total, error_after, stages, ot
     for layer in layers:
         _fill_neurons(layer, naming, len(layers), t, errors)
         _fill_parameters(layer, naming, dense_layers[layer.number - 1])
+    images = image_plan.stages if image_plan is not None else []
+    for layer in images + layers:
         if rule == "sgd":
             for p in layer.parameters:
                 expected = p.old - lr * p.grad if p.trainable else p.old
@@ -529,7 +564,7 @@ def _build(net, loss, optimizer, lr, X, target, E_total, error_after, stages, ot
         error_after=error_after, optimizer=repr(optimizer), lr=lr, rule=rule, layers=layers,
         others=others, fused=fused,
         is_notes_example=_is_notes_example(naming, loss, rule, lr, X, t, layers),
-        notes=notes)
+        notes=notes, images=images, flatten=image_plan.flatten if image_plan else None)
 
 
 def _fill_neurons(layer, naming, L, t, errors):
@@ -572,6 +607,29 @@ def _fill_parameters(layer, naming, dense):
             j=j + 1, i=None, factors=fs, products=np.prod([v for _, v in fs], axis=0),
             grad=float(layer.bias_grad[j]), old=float(layer.bias[j]),
             new=float(layer.bias_new[j]), trainable=layer.bias_trainable))
+
+
+def _fill_kernel_parameters(stage):
+    """A convolution's weights and biases as ParameterSteps: each example's sum, and the step."""
+    if stage.kind != "conv":
+        return
+    f_all, c_all = stage.out_shape[0], stage.in_shape[0]
+    kh, kw = stage.size
+    for index in np.ndindex(f_all, c_all, kh, kw):
+        sym = stage.weight_cell(*index)
+        stage.parameters.append(ParameterStep(
+            name=sym.text, kind="kernel", layer=stage.level, j=index, i=None, factors=[],
+            products=stage.weight_sums[(slice(None),) + index],
+            grad=float(stage.weight_grad[index]),
+            old=float(stage.weight[index]), new=float(stage.weight_new[index]),
+            trainable=stage.weight_trainable, symbol=sym))
+    for f in range(f_all):
+        sym = stage.bias_cell(f)
+        stage.parameters.append(ParameterStep(
+            name=sym.text, kind="kernel_bias", layer=stage.level, j=(f,), i=None, factors=[],
+            products=stage.bias_sums[:, f], grad=float(stage.bias_grad[f]),
+            old=float(stage.bias[f]), new=float(stage.bias_new[f]),
+            trainable=stage.bias_trainable, symbol=sym))
 
 
 def _is_notes_example(naming, loss, rule, lr, X, t, layers):

@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 
 from ..errors import UnknownNameError
-from .document import Eq, Heading, Mat, Num, Para, build
+from .document import PLUS, Eq, Heading, Mat, Num, Para, build
 from .names import Lit, latex_escape
 
 FORMATS = ("text", "markdown", "latex", "html")
@@ -249,6 +249,7 @@ LATEX_PREAMBLE = r"""\documentclass[10pt]{article}
 
 
 SHORT_NOTE = 48  # notes up to this long sit beside their equation in LaTeX
+LINE_WIDTH = 64  # longer sums (convolutions' kernel gradients) go on several lines
 
 
 def _latex_prose(text):
@@ -287,15 +288,45 @@ class _Latex(_Renderer):
         rows = [" & ".join(row) for row in cells]
         return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
 
+    def width(self, tokens):
+        """About how many characters ``tokens`` take on the page (their plain-text length;
+        a typeset ``+`` with its spaces is about five)."""
+        return sum(5 if t == PLUS else len(t) if isinstance(t, str)
+                   else len(t.text) if isinstance(t, Lit)
+                   else len(self.number(t.value, t.paren)) if isinstance(t, Num) else 40
+                   for t in tokens)
+
+    def pieces(self, tokens):
+        """A long sum split before a ``+`` into lines of about ``LINE_WIDTH`` characters.
+
+        Only at a ``+`` outside any braces, so that each line's LaTeX stays balanced.
+        """
+        lines, line, depth, width = [], [], 0, 0
+        for t in tokens:
+            if t == PLUS and depth == 0 and line and width + self.width([t]) > LINE_WIDTH:
+                lines.append(line)
+                line, width = [], 0
+            line.append(t)
+            width += self.width([t])
+            code = self.token(t)
+            depth += code.count("{") - code.count("}") - code.count(r"\{") + code.count(r"\}")
+        self.last_width = width
+        return [self.tokens(part) for part in lines + [line]]
+
     def eq_lines(self, eq):
         lhs = self.tokens(eq.lhs)
-        rhs = [self.tokens(part) for part in (eq.formula, eq.numbers) if part is not None]
+        rhs = [self.pieces(part) for part in (eq.formula, eq.numbers) if part is not None]
         value = self.tokens(eq.value)
         if not rhs:
             return [f"{lhs} &= {value}"]
-        if len(rhs) == 1:
-            return [f"{lhs} &= {rhs[0]} = {value}"]
-        return [f"{lhs} &= {rhs[0]}", f"&= {rhs[1]} = {value}"]
+        lines = []
+        for k, part in enumerate(rhs):
+            for q, piece in enumerate(part):
+                lead = r"&\quad " if q else (f"{lhs} &= " if k == 0 else "&= ")
+                lines.append(lead + piece)
+        lines[-1] += f" = {value}"
+        self.last_width += 3 + self.width(eq.value)
+        return lines
 
     def document(self, blocks):
         widest = max((len(_shown(np.atleast_2d(t.value).shape[1])) for b in blocks
@@ -316,9 +347,14 @@ class _Latex(_Renderer):
         for block, eqs in _groups(blocks):
             if eqs is not None:
                 for eq in eqs:
+                    self.last_width = 0
                     pending.extend(self.eq_lines(eq))
-                    if eq.note and len(eq.note) <= SHORT_NOTE:
-                        pending[-1] += rf"\qquad\text{{\small ({self.prose(eq.note)})}}"
+                    note = rf"\qquad\text{{\small ({self.prose(eq.note)})}}"
+                    if eq.note and len(eq.note) <= SHORT_NOTE and \
+                            self.last_width + len(eq.note) > LINE_WIDTH + SHORT_NOTE // 2:
+                        pending.append("&" + note)  # on a line of its own, under a long one
+                    elif eq.note and len(eq.note) <= SHORT_NOTE:
+                        pending[-1] += note
                     elif eq.note:
                         flush()
                         out.append(rf"{{\small\quad ({self.prose(eq.note)})}}\par")
