@@ -3,6 +3,9 @@
 Usage:
     python benchmarks/speed.py [--cases a,b,c,d,e] [--repeats 3] [--epochs 3] [--threads 2]
 
+"chainrule" has its optional Numba kernels (`pip install "chainrule[fast]"`),
+"chainrule-numpy" runs without them (plain `pip install chainrule`).
+
 Every measurement runs in its own subprocess (so peak memory is that system's alone), and
 the systems alternate within each repeat; the table shows medians over the repeats. The
 comparison systems are optional benchmark dependencies (`pip install torch==2.13.0 jax`),
@@ -32,7 +35,7 @@ CASES = {
     "e32": {"sizes": [784, 256, 10], "batch": 32},
     "e512": {"sizes": [784, 256, 10], "batch": 512},
 }
-SYSTEMS = ["chainrule", "numpy-loop", "torch", "torch-fused", "jax", "sklearn"]
+SYSTEMS = ["chainrule", "chainrule-numpy", "numpy-loop", "torch", "torch-fused", "jax", "sklearn"]
 
 
 # ---- workers: each trains one system on one case and prints one JSON line ---------------
@@ -310,12 +313,16 @@ def worker(args):
     from threadpoolctl import threadpool_limits
 
     system, case_name = args.worker
+    if system == "chainrule-numpy":  # chainrule without its optional Numba kernels
+        os.environ["CHAINRULE_NUMBA"] = "0"
+        system = "chainrule"
+    os.environ["NUMBA_NUM_THREADS"] = str(args.threads)  # the kernels' threads, as BLAS's
     with threadpool_limits(args.threads):
         if system.startswith("torch"):
             import torch
 
             torch.set_num_threads(args.threads)
-        result = {"system": system, "case": case_name, "threads": args.threads}
+        result = {"system": args.worker[0], "case": case_name, "threads": args.threads}
         if case_name == "c":
             got = worker_tiny(system)
             if got is None:

@@ -455,7 +455,15 @@ class Sequential:
 
 
 def _all_finite(arr, rows=4096):
-    """np.isfinite(arr).all() in blocks of rows: no boolean copy of a whole data set."""
+    """np.isfinite(arr).all() without a boolean copy of a whole data set.
+
+    A sum is finite only if every term is (inf and NaN never cancel), and it is one
+    fast pass; only when it is not (NaN, inf, or finite numbers whose sum overflowed)
+    are the rows looked at, in blocks.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # inf + -inf: NaN, as it should
+        if np.isfinite(arr.sum()):
+            return True
     return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, len(arr), rows))
 
 
