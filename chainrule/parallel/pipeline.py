@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, ShapeError
+from ..layers import Conv2D
 from ..network import Sequential
 from ..training import loop
 from . import runtime
@@ -47,8 +48,11 @@ class Pipeline(Strategy):
 
     Args:
         stages: the number of stages (the layers are split so that the largest stage has
-            as few parameters as possible), or the layer indices where stages 2, 3...
-            begin, e.g. ``[2]`` for ``layers[:2]`` and ``layers[2:]``.
+            as little work as possible: see :func:`stage_work`), or the layer indices
+            where stages 2, 3... begin, e.g. ``[2]`` for ``layers[:2]`` and ``layers[2:]``.
+            Any layer may start a stage: between stages of a convolutional network the
+            activations are images ``(batch, channels, height, width)``, and a stage may
+            begin or end with a Flatten.
         micro_batches: micro-batches per batch (at most one per example).
         address: a Ray cluster to join; None starts (or uses) a local Ray.
     """
@@ -76,7 +80,11 @@ class Pipeline(Strategy):
 
     def _check(self, setup):
         net = setup.net
-        self._layers = stage_bounds(net.layers, self.stages, self.splits)
+        work = None
+        if self.splits is None:  # balance the work for one example: rows or images
+            sample = setup.X.shape[1:]
+            work = stage_work(net.layers, sample[0] if len(sample) == 1 else sample)
+        self._layers = stage_bounds(net.layers, self.stages, self.splits, work)
         sizes = [len(layer.parameters()) for layer in net.layers]
         self._params = [(sum(sizes[:lo]), sum(sizes[:hi])) for lo, hi in self._layers]
         for term in setup.penalty or ():
@@ -178,17 +186,44 @@ class Pipeline(Strategy):
                 f"address={self.address!r})")
 
 
-def stage_bounds(layers, stages, splits=None):
+def stage_work(layers, input_shape):
+    """The work of each layer per example, as :func:`stage_bounds` balances it.
+
+    A layer's work is its parameter count times the number of times each parameter is
+    used per example: once for a dense layer (its multiply-adds, plus one add per
+    bias), at every output position for a convolution (``out_h * out_w``). So LeNet-5's
+    two convolutions, 2,572 of its 61,706 parameters, do 86% of its work. Layers
+    without parameters count 0: pooling, activations and Flatten cost little next to a
+    matrix product. ``input_shape`` is one example's: ``n_in`` for rows, ``(channels,
+    height, width)`` for images; where a shape cannot be followed, a convolution
+    counts its parameters once.
+    """
+    work, shape = [], input_shape
+    for layer in layers:
+        size = sum(p.value.size for p in layer.parameters())
+        try:
+            shape = None if shape is None else layer.output_size(shape)
+        except ShapeError:
+            shape = None
+        uses = 1
+        if isinstance(layer, Conv2D) and isinstance(shape, tuple) and None not in shape:
+            uses = shape[1] * shape[2]
+        work.append(int(size * uses))
+    return work
+
+
+def stage_bounds(layers, stages, splits=None, work=None):
     """``[(first layer, last layer + 1)]`` of each stage.
 
-    Without explicit ``splits``, the cut minimises the parameter count of the largest
-    stage (a dense layer's work is proportional to it), then the sum of the squared
-    stage sizes (the other stages as even as they can be); among equal cuts,
-    parameter-free layers (activations) stay with the layer before them.
+    Without explicit ``splits``, the cut minimises the work of the largest stage
+    (``work``: one number per layer, :func:`stage_work`; by default the parameter
+    counts, which is the work of dense layers), then the sum of the squared stage
+    sizes (the other stages as even as they can be); among equal cuts, layers
+    without work (activations, pooling) stay with the layer before them.
     """
     n = len(layers)
     if splits is not None:
-        if splits[-1] >= n:
+        if splits and splits[-1] >= n:
             raise InvalidValueError(f"stage boundaries {list(splits)} must be below the number "
                                     f"of layers ({n})")
         cuts = [0, *splits, n]
@@ -196,8 +231,9 @@ def stage_bounds(layers, stages, splits=None):
     if stages > n:
         raise InvalidValueError(f"Pipeline(stages={stages}) needs a layer per stage; the network "
                                 f"has {n} layers")
-    prefix = np.concatenate([[0], np.cumsum([sum(p.value.size for p in layer.parameters())
-                                             for layer in layers])])
+    if work is None:
+        work = [sum(p.value.size for p in layer.parameters()) for layer in layers]
+    prefix = np.concatenate([[0], np.cumsum(work)])
     # best[k][i]: ((largest stage, sum of squares), last cut) of layers[:i] in k stages
     best = [[((math.inf, math.inf), None)] * (n + 1) for _ in range(stages + 1)]
     best[0][0] = ((0, 0), None)

@@ -26,13 +26,35 @@ and listed here once):
   sklearn's does; for regression it is chainrule's squared error
   :math:`\frac1m\sum_n \frac12\|o_n - t_n\|^2`, equal to sklearn's loss for one
   output and ``n_outputs`` times it for several.
+
+Any other architecture -- a convolutional network, say -- is the ``net`` parameter: a
+:class:`~chainrule.Sequential` to start from, or a function that builds one (in the
+manner of skorch's ``module``). The estimator then trains that network instead of an
+MLP, with everything else above unchanged::
+
+    def small_cnn(seed, dtype, classes):
+        return cr.Sequential([cr.Conv2D(1, 8, 3, padding=1, seed=seed, dtype=dtype),
+                              cr.ReLU(), cr.MaxPool2D(2), cr.Flatten(),
+                              cr.Dense(8 * 4 * 4, classes, seed=seed, dtype=dtype),
+                              cr.Softmax()])
+
+    MLPClassifier(net=small_cnn).fit(X.reshape(-1, 1, 8, 8), y)   # or the rows X
+
+With ``net``, ``X`` may be 2-D rows or an array with more axes per sample (images
+``(n, channels, height, width)``); the network's ``prepare_inputs`` takes whichever it
+accepts (a convolutional network both). Validation treats every sample as the row of
+its values, so ``n_features_in_`` is the number of values per sample (64 for 8x8
+images of one channel) and rows and images of the same size are interchangeable.
 """
+import copy
+import inspect
 import math
 import numbers
 import sys
 import warnings
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -52,7 +74,9 @@ from ..training.callbacks.early_stopping import restore, snapshot
 SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 HIDDEN_ACTIVATIONS = ("identity", "linear", "logistic", "sigmoid", "tanh", "relu", "leaky_relu")
 FLOAT_DTYPES = (np.float64, np.float32)
-FILE_VERSION = 1  # layout of the estimator's part of the model file metadata
+FILE_VERSION = 2  # layout of the estimator's part of the model file metadata
+# version 2 added the ``net`` parameter; files of estimators without it are still written
+# as version 1, which older chainrule versions read.
 
 # name: (must be an integer, test, what the test asks for)
 _NUMBERS = {
@@ -74,6 +98,7 @@ class BaseMLP(BaseEstimator):
 
     Parameters (the constructor stores them verbatim; ``fit`` checks them):
         hidden_layer_sizes: tuple of ints, one per hidden layer; ``()`` is a linear model.
+            Ignored, like ``activation``, ``dropout`` and ``batchnorm``, when ``net`` is given.
         activation: ``"relu"``, ``"tanh"``, ``"logistic"``/``"sigmoid"``,
             ``"identity"``, ``"leaky_relu"``, or a list with one of them per hidden layer.
         solver: ``"sgd"`` (with ``momentum``, ``nesterovs_momentum``), ``"adam"``,
@@ -95,8 +120,30 @@ class BaseMLP(BaseEstimator):
         dropout: dropout probability after every hidden activation.
         batchnorm: a BatchNorm after every hidden Dense layer.
         callbacks: more chainrule callbacks, run after the estimator's own.
-        dtype: ``"float32"`` (fast) or ``"float64"`` (the network's precision).
+        dtype: ``"float32"`` (fast) or ``"float64"`` (the network's precision); a
+            network given as ``net`` is trained in it too (a converted copy).
         verbose: print one line per epoch (chainrule's ProgressLogger).
+        net: None (build an MLP from ``hidden_layer_sizes``), or the network to train:
+
+            * a :class:`~chainrule.Sequential`: ``fit`` trains a copy (``net_``) starting
+              from its weights, so the instance itself never changes and every ``fit``
+              (and every ``clone``) starts from the same point; ``random_state`` then
+              seeds only shuffling, dropout in the estimator's own layers and the
+              validation split;
+            * a function returning a new Sequential, called at the start of every
+              ``fit`` with those of these keyword arguments its signature names (all of
+              them if it takes ``**kwargs``): ``input_shape`` (the shape of one sample of
+              ``X``: ``(n_features,)`` for rows, ``(channels, height, width)`` for
+              images), ``n_out`` (outputs: classes or targets), ``classes`` (the same
+              number, the name :func:`chainrule.lenet5` uses), ``seed`` (a
+              ``numpy.random.Generator`` drawn from ``random_state``, so weights are
+              reproducible) and ``dtype``. ``functools.partial`` fixes other arguments,
+              e.g. ``net=partial(cr.wide_cnn, dropout=0.0)`` on 8x8 images. A module-level
+              function or a partial of one keeps the estimator picklable; a lambda does not.
+
+            A classifier's network must end in :class:`~chainrule.Softmax` with one output
+            per class; a regressor's must have one output per target. ``X`` may then also
+            hold images (module docstring).
     """
 
     _output = None          # output activation name
@@ -107,7 +154,7 @@ class BaseMLP(BaseEstimator):
                  learning_rate_schedule=None, momentum=0.9, nesterovs_momentum=True,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, dropout=0.0, batchnorm=False,
-                 callbacks=(), dtype="float32", verbose=False):
+                 callbacks=(), dtype="float32", verbose=False, net=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -129,6 +176,7 @@ class BaseMLP(BaseEstimator):
         self.callbacks = callbacks
         self.dtype = dtype
         self.verbose = verbose
+        self.net = net
 
     # ---- hooks for the subclasses ----------------------------------------------------
     def _make_loss(self):
@@ -142,11 +190,46 @@ class BaseMLP(BaseEstimator):
         """Callbacks that add the validation score to the logs (none: the loop logs it)."""
         return []
 
+    def _check_network(self, net, n_out):
+        """Refuse a ``net`` whose outputs cannot be what this estimator trains and returns."""
+        if net.n_out is not None and net.n_out != n_out:
+            raise InvalidValueError(f"{type(self).__name__}: net gives {_describe(net.n_out)} "
+                                    f"outputs but y needs {n_out} ({self._outputs_are})")
+
+    _outputs_are = "one per target"
+
+    # ---- data at the boundary --------------------------------------------------------
+    def _validated(self, X, *y, **check):
+        """``validate_data`` on X (and y), for samples of any shape when ``net`` is given.
+
+        Samples with more than one axis (images) are validated as the rows of their
+        values and returned in their own shape: the network's ``prepare_inputs`` decides
+        which shapes it takes. Without ``net``, X must be 2-D, as for sklearn's MLP.
+        """
+        shape = None
+        if self.net is not None and not hasattr(X, "iloc") and not issparse(X):  # 2-D ones
+            try:
+                arr = np.asarray(X)
+            except ValueError:  # ragged: validate_data says so
+                arr = None
+            if arr is not None and arr.ndim > 2:
+                shape = arr.shape
+                X = arr.reshape(shape[0], math.prod(shape[1:]))
+        out = validate_data(self, X, *y, dtype=FLOAT_DTYPES, **check)
+        if shape is None:
+            return out
+        if y:
+            return out[0].reshape(shape), out[1]
+        return out.reshape(shape)
+
     # ---- training --------------------------------------------------------------------
-    def _start(self, n_in, n_out):
-        """Fresh network, optimiser, schedule and curves: what ``fit`` starts from."""
+    def _start(self, input_shape, n_out):
+        """Fresh network, optimiser, schedule and curves: what ``fit`` starts from.
+
+        ``input_shape`` is the shape of one sample (``X.shape[1:]``); an int is a row width.
+        """
         self._prepare_training()
-        self.net_ = build_network(self, n_in, n_out)
+        self.net_ = build_network(self, input_shape, n_out)
         self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
         self.validation_scores_ = [] if self.early_stopping else None
         self.val_loss_curve_ = [] if self.early_stopping else None
@@ -221,7 +304,7 @@ class BaseMLP(BaseEstimator):
     def _outputs(self, X):
         """The network's outputs for validated X, in float64 (what sklearn returns)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
+        X = self._validated(X, reset=False)
         return backend.to_numpy(self.net_.predict(X)).astype(np.float64)
 
     # ---- files -----------------------------------------------------------------------
@@ -231,14 +314,23 @@ class BaseMLP(BaseEstimator):
         The network is the file's arrays; the estimator's parameters and fitted
         attributes are JSON in its metadata (``net_.metadata`` after loading).
         Not stored: ``callbacks`` (objects, not data), a ``random_state`` that is a
-        RandomState instance (saved as None), the optimiser state and ``history_``.
+        RandomState instance (saved as None), the optimiser state and ``history_``;
+        nor ``net`` itself (a network or a function): the loaded estimator's ``net`` is
+        a copy of the saved network, so its ``fit`` trains that architecture again,
+        starting from the saved weights.
         """
         check_is_fitted(self)
         params = self.get_params(deep=False)
         params["callbacks"] = ()
         if not isinstance(params["random_state"], (numbers.Integral, type(None))):
             params["random_state"] = None
-        metadata = {"estimator": type(self).__name__, "estimator_file_version": FILE_VERSION,
+        version = FILE_VERSION
+        if params["net"] is None:
+            del params["net"]  # readable by chainrule versions without the parameter
+            version = 1
+        else:
+            params["net"] = "the saved network"
+        metadata = {"estimator": type(self).__name__, "estimator_file_version": version,
                     "params": _jsonable(self._encode_params(params)),
                     "fitted": _jsonable(self._fitted_state())}
         self.net_.save(path, metadata=metadata)
@@ -260,7 +352,10 @@ class BaseMLP(BaseEstimator):
             raise ModelFileError(f"model file {str(path)!r} was written by a newer "
                                  f"chainrule.sklearn; upgrade chainrule to load it")
         try:
-            est = cls(**cls._decode_params(dict(meta["params"])))
+            params = cls._decode_params(dict(meta["params"]))
+            given = params.pop("net", None) is not None
+            est = cls(**params)
+            est.net = copy.deepcopy(net) if given else None
             est.net_ = net
             est._restore_fitted(meta["fitted"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -333,15 +428,20 @@ class Convergence(Callback):
 
 # ---- building from parameters -------------------------------------------------------------
 
-def build_network(est, n_in, n_out):
-    """The Sequential for ``est``: mlp() when every hidden layer has the same activation.
+def build_network(est, input_shape, n_out):
+    """The Sequential for ``est``: its ``net``, or mlp() when every hidden layer has the
+    same activation.
 
     Per-layer activations build the same stack by hand: Dense, BatchNorm (optional),
     activation, Dropout (optional) per hidden layer; weights He-initialised before a
     (leaky) ReLU and Xavier otherwise, the output layer like the last hidden one, as
     mlp() does. One generator draws all weights and dropout masks.
     """
-    sizes = [n_in, *_hidden_sizes(est.hidden_layer_sizes), n_out]
+    input_shape = (input_shape,) if isinstance(input_shape, numbers.Integral) else \
+        tuple(int(s) for s in input_shape)
+    if est.net is not None:
+        return given_network(est, input_shape, n_out)
+    sizes = [math.prod(input_shape), *_hidden_sizes(est.hidden_layer_sizes), n_out]
     names = _hidden_activations(est.activation, len(sizes) - 2)
     common = dict(dtype=est.dtype, seed=est._rng, dropout=est.dropout, batchnorm=est.batchnorm)
     if len(set(names)) <= 1:
@@ -357,6 +457,45 @@ def build_network(est, n_in, n_out):
                         seed=est._rng))
     layers.append(make_activation(est._output))
     return Sequential(layers)
+
+
+def given_network(est, input_shape, n_out):
+    """The network ``est.net`` stands for, in ``est.dtype``, never the user's own object.
+
+    A Sequential is copied (``astype`` makes a converted copy); a function is called with
+    the arguments its signature names among those BaseMLP's docstring lists.
+    """
+    spec = est.net
+    if isinstance(spec, Sequential):
+        net = spec.astype(est.dtype)
+    else:
+        offered = dict(input_shape=input_shape, n_out=n_out, classes=n_out, seed=est._rng,
+                       dtype=est.dtype)
+        net = spec(**_accepted(spec, offered))
+        if not isinstance(net, Sequential):
+            raise InvalidValueError(f"{type(est).__name__}: net={spec!r} returned "
+                                    f"{type(net).__name__}, not a chainrule Sequential")
+        if net.dtype != backend.dtype(est.dtype):
+            net = net.astype(est.dtype)
+    est._check_network(net, n_out)
+    return net
+
+
+def _accepted(function, offered):
+    """The items of ``offered`` that ``function`` takes by name (all, with ``**kwargs``)."""
+    try:
+        params = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # no signature to read (some builtins): offer them all
+        return offered
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return offered
+    names = {name for name, p in params.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {name: value for name, value in offered.items() if name in names}
+
+
+def _describe(n_out):
+    return "x".join(map(str, n_out)) if isinstance(n_out, tuple) else str(n_out)
 
 
 def _generator(random_state):
@@ -454,6 +593,9 @@ def _check_params(est):
                             or batch < 1):
         raise InvalidValueError(f"batch_size must be 'auto' or a positive integer, got {batch!r}")
     backend.dtype(est.dtype)
+    if est.net is not None and not (isinstance(est.net, Sequential) or callable(est.net)):
+        raise InvalidValueError(f"{type(est).__name__}: net must be None, a chainrule "
+                                f"Sequential or a function that builds one, got {est.net!r}")
     spec = est.learning_rate_schedule
     name = spec.get("name") if isinstance(spec, dict) else spec
     if spec is not None and name not in schedules.SCHEDULES:

@@ -3,12 +3,12 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from .. import backend
 from ..errors import InvalidValueError, ShapeError
+from ..layers import Softmax
 from ..losses import CrossEntropy
-from .base import FLOAT_DTYPES, BaseMLP
+from .base import BaseMLP
 
 
 class WeightedCrossEntropy(CrossEntropy):
@@ -66,12 +66,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ``partial_fit`` takes only a dict (the counts of later batches are unknown).
 
     Attributes: ``classes_``, ``class_weight_`` (one weight per class, ones without
-    ``class_weight``), ``net_``, ``n_features_in_``, ``feature_names_in_`` (inputs with
-    column names), ``loss_curve_``, ``validation_scores_`` (validation *accuracy* per
-    epoch with ``early_stopping``, else None), ``val_loss_curve_`` (validation
-    cross-entropy per epoch, or None), ``best_loss_``, ``best_validation_score_``,
-    ``n_iter_`` (epochs), ``t_`` (examples seen), ``history_`` (the History of the
-    last ``fit``/``partial_fit`` call; None after :meth:`load`).
+    ``class_weight``), ``net_`` (the trained network), ``n_features_in_`` (values per
+    sample), ``feature_names_in_`` (inputs with column names), ``loss_curve_``,
+    ``validation_scores_`` (validation *accuracy* per epoch with ``early_stopping``,
+    else None), ``val_loss_curve_`` (validation cross-entropy per epoch, or None),
+    ``best_loss_``, ``best_validation_score_``, ``n_iter_`` (epochs), ``t_`` (examples
+    seen), ``history_`` (the History of the last ``fit``/``partial_fit`` call; None
+    after :meth:`load`).
     """
 
     _output = "softmax"
@@ -82,7 +83,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  learning_rate_schedule=None, momentum=0.9, nesterovs_momentum=True,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, dropout=0.0, batchnorm=False,
-                 class_weight=None, callbacks=(), dtype="float32", verbose=False):
+                 class_weight=None, callbacks=(), dtype="float32", verbose=False, net=None):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate_init=learning_rate_init, learning_rate_schedule=learning_rate_schedule,
@@ -90,7 +91,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             shuffle=shuffle, random_state=random_state, tol=tol,
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, dropout=dropout, batchnorm=batchnorm,
-            callbacks=callbacks, dtype=dtype, verbose=verbose)
+            callbacks=callbacks, dtype=dtype, verbose=verbose, net=net)
         self.class_weight = class_weight
 
     # ---- training --------------------------------------------------------------------
@@ -98,7 +99,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Train from scratch for up to ``max_iter`` epochs; returns self."""
         X, y = self._validate(X, y, reset=True)
         self._set_classes(np.unique(y), y, incremental=False)
-        self._start(X.shape[1], len(self.classes_))
+        self._start(X.shape[1:], len(self.classes_))
         return self._train(X, self._encode(y), self.max_iter, incremental=False)
 
     def partial_fit(self, X, y, classes=None):
@@ -113,16 +114,27 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self._set_classes(np.unique(classes), y, incremental=True)
-            self._start(X.shape[1], len(self.classes_))
+            self._start(X.shape[1:], len(self.classes_))
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"classes={classes!r} is not the same as on the first call to "
                              f"partial_fit (or fit), which was {self.classes_!r}")
         return self._train(X, self._encode(y), 1, incremental=True)
 
     def _validate(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=FLOAT_DTYPES)
+        X, y = self._validated(X, y, reset=reset)
         check_classification_targets(y)
         return X, y
+
+    _outputs_are = "one per class"
+
+    def _check_network(self, net, n_out):
+        """A network given as ``net`` must end in a softmax over one output per class:
+        cross-entropy trains probabilities, and ``predict_proba`` returns them."""
+        if not isinstance(net.layers[-1], Softmax):
+            raise InvalidValueError(f"MLPClassifier: net must end in a Softmax layer (its "
+                                    f"outputs are the class probabilities), but its last "
+                                    f"layer is {net.layers[-1]!r}; append cr.Softmax()")
+        super()._check_network(net, n_out)
 
     def _set_classes(self, classes, y, incremental):
         if len(classes) < 2:

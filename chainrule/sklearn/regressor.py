@@ -2,12 +2,11 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import validate_data
 
 from .. import backend
 from ..losses import SquaredError
 from ..training.callbacks import Callback
-from .base import FLOAT_DTYPES, BaseMLP
+from .base import BaseMLP
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -18,7 +17,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     (``TransformedTargetRegressor`` with a ``StandardScaler``) when they are large,
     as with sklearn's MLP. ``y`` of shape ``(n,)`` or ``(n, 1)`` predicts shape ``(n,)``.
 
-    Parameters are documented on :class:`~chainrule.sklearn.base.BaseMLP`.
+    Parameters are documented on :class:`~chainrule.sklearn.base.BaseMLP`; a network
+    given as ``net`` needs one output per target column, and its outputs are the
+    predictions as they are (no output activation is added).
 
     Attributes: ``net_``, ``n_outputs_``, ``n_features_in_``, ``feature_names_in_``,
     ``loss_curve_``, ``validation_scores_`` (validation :math:`R^2` per epoch with
@@ -34,7 +35,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """Train from scratch for up to ``max_iter`` epochs; returns self."""
         X, y = self._validate(X, y, reset=True)
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        self._start(X.shape[1], self.n_outputs_)
+        self._start(X.shape[1:], self.n_outputs_)
         return self._train(X, y, self.max_iter, incremental=False)
 
     def partial_fit(self, X, y):
@@ -44,15 +45,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if first:
             self.n_outputs_ = n_outputs
-            self._start(X.shape[1], n_outputs)
+            self._start(X.shape[1:], n_outputs)
         elif n_outputs != self.n_outputs_:
             raise ValueError(f"y has {n_outputs} outputs but the regressor was fitted with "
                              f"{self.n_outputs_}")
         return self._train(X, y, 1, incremental=True)
 
     def _validate(self, X, y, reset):
-        return validate_data(self, X, y, reset=reset, dtype=FLOAT_DTYPES, multi_output=True,
-                             y_numeric=True)
+        return self._validated(X, y, reset=reset, multi_output=True, y_numeric=True)
 
     def _make_loss(self):
         return SquaredError()
