@@ -31,6 +31,16 @@ def pack(params):
             setattr(p, what, view)
 
 
+def is_packed(params):
+    """Whether the values, and the gradients, of ``params`` each fill one vector already."""
+    for what in ("value", "grad"):
+        arrays = in_memory_order([getattr(p, what) for p in params])
+        if arrays and (_owner(arrays[0]).size != sum(a.size for a in arrays)
+                       or not all(adjacent(a, b) for a, b in zip(arrays, arrays[1:]))):
+            return False
+    return True
+
+
 def views(vector, shapes):
     """Arrays of ``shapes`` that share ``vector``'s memory, one after the other."""
     out, start = [], 0

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import backend
 from .errors import DTypeError, InvalidValueError, ShapeError
-from .flat import pack
+from .flat import is_packed, pack
 from .layers import BatchNorm, Dense, Dropout, Layer, activation as make_activation
 from .layers.activations import NAMES
 
@@ -140,7 +140,8 @@ class Sequential:
 
     def __setstate__(self, state):  # copies and unpickled networks are packed again
         self.__dict__.update(state)
-        pack(self.parameters())
+        if not is_packed(self.parameters()):  # (a copy may share the parameters)
+            pack(self.parameters())
 
     def _check_sizes(self):
         """The sizes of the layers of units: the input, then after each Conv2D and Dense layer.

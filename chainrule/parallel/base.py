@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from .. import flat
 from ..errors import InvalidValueError
 from ..training import loop
 from . import runtime
@@ -226,8 +227,7 @@ class Flat:
         return np.empty(self.bounds[-1], dtype=self.dtype)
 
     def views(self, vector):
-        return [vector[lo:hi].reshape(shape)
-                for lo, hi, shape in zip(self.bounds, self.bounds[1:], self.shapes)]
+        return flat.views(vector, self.shapes)
 
     def adopt(self, params, what):
         """Move ``p.value`` or ``p.grad`` (``what``) of ``params`` into one new vector."""

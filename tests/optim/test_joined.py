@@ -148,3 +148,13 @@ def test_differing_step_counts_are_not_joined():
     assert int(opt.state[params[0]]["step"]) == 3 and int(opt.state[params[1]]["step"]) == 5
     for p, q in zip(params, apart):
         np.testing.assert_array_equal(p.value, q.value)
+
+
+def test_a_copy_sharing_the_parameters_leaves_them_where_they_are():
+    net = network()
+    params = net.parameters()
+    arrays = [p.value for p in params]
+    memo = {id(p): p for p in params}
+    twin = copy.deepcopy(net, memo)                      # as a pipeline stage's replicas
+    assert all(p is q for p, q in zip(params, twin.parameters()))
+    assert all(p.value is a for p, a in zip(params, arrays))
