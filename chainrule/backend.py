@@ -35,7 +35,7 @@ def use(name):
 
 @contextlib.contextmanager
 def threads(n):
-    """Inside the block, run BLAS and chainrule's compiled kernels on at most ``n`` threads.
+    """Inside the block, run BLAS (the matrix products) on at most ``n`` threads.
 
     ``None`` leaves them as they are (one per core). On a shared machine, or next to
     other processes that compute, fewer threads than cores is often faster.
@@ -47,9 +47,7 @@ def threads(n):
         raise InvalidValueError(f"threads must be a positive integer, got {n!r}")
     from threadpoolctl import threadpool_limits
 
-    from .optim import kernels
-
-    with threadpool_limits(limits=int(n)), kernels.threads(int(n)):
+    with threadpool_limits(limits=int(n)):
         yield
 
 

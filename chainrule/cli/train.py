@@ -131,7 +131,7 @@ def add_arguments(p):
     g.add_argument("--gradient-norms", metavar="PNG", help="draw each layer's gradient norm per "
                    "epoch (png/svg/pdf): the picture of vanishing gradients")
     g.add_argument("--threads", type=positive(int), default=None,
-                   help="BLAS and kernel threads (default: one per core)")
+                   help="BLAS threads for the matrix products (default: one per core)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -277,6 +277,9 @@ class _Joined:
         self.trainable = True
         self.name = "+".join(p.name for p in run)
 
+    shape = property(lambda self: self.value.shape)
+    dtype = property(lambda self: self.value.dtype)
+
 
 def _copy_into(key, buf, value):
     """Copy a saved array into a fresh buffer after checking its shape and dtype."""

@@ -1,13 +1,12 @@
 """Fused optimiser updates, compiled by Numba when it is installed (``chainrule[fast]``).
 
-NumPy runs Adam's update as eleven passes over the parameters, one array operation
-each, on one core; the kernel in ``_numba.py`` does the same arithmetic in one pass on
-every core (about 7x faster for a 784-256-10 network). It computes each element with
+NumPy runs Adam's update as thirteen passes over the parameters, one array operation
+each; the kernel in ``_numba.py`` does the same arithmetic in one vectorised pass (about
+3x faster for a 784-256-10 network, 270 -> 90 microseconds a step). It computes each element with
 NumPy's operations in NumPy's order, in the parameters' precision, so the two paths
 give the same bits (tests/optim/test_kernels.py). Without Numba, or with
 ``CHAINRULE_NUMBA=0`` in the environment, the NumPy path runs.
 """
-import contextlib
 import functools
 import os
 
@@ -40,18 +39,3 @@ def get(name, *arrays):
     module = _module()
     return None if module is None else getattr(module, name)
 
-
-@contextlib.contextmanager
-def threads(n):
-    """Run the kernels on at most ``n`` threads inside the block (see ``backend.threads``)."""
-    module = _module()
-    if module is None:
-        yield
-        return
-    numba = module.numba
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)

@@ -49,18 +49,3 @@ def test_kernels_run_only_where_they_pay_and_can(switch):
     switch(False)
     assert kernels.get("adam", a, a, a, a) is None                  # too small to pay
 
-
-def test_threads_limits_blas_and_the_kernels():
-    from threadpoolctl import threadpool_info
-
-    numba = pytest.importorskip("numba")
-    from chainrule import backend
-
-    before = numba.get_num_threads()
-    with backend.threads(1):
-        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
-        assert numba.get_num_threads() == 1
-    assert numba.get_num_threads() == before
-    with pytest.raises(cr.InvalidValueError, match="threads must be a positive integer"):
-        with backend.threads(0):
-            pass
