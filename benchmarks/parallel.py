@@ -1,7 +1,7 @@
 """Parallel training on Ray against single-process training, on one machine.
 
 Usage: python benchmarks/parallel.py [--epochs 3] [--workers 1,2] [--no-memory]
-                                     [--strategies data,async,pipeline]
+                                     [--strategies data,async,pipeline] [--repeats 1]
 
 Fashion-MNIST (60,000 x 784), the network 784-512-256-10 (ReLU, softmax), Adam, batch 1024,
 float32. Single-process training runs with 1 and 2 BLAS threads; each strategy with 1 and
@@ -13,7 +13,9 @@ Per step it reports what the strategy measured (``strategy.profile``): the worke
 forward/backward time, the optimiser update (driver or server), and the rest, which is
 communication: Ray calls, object-store copies, waiting. From the DataParallel rows it fits
 the scaling model written out in docs/parallel.md and projects 4, 16 and 64 machines on a
-10 Gbit/s network. With memory on, it also runs one epoch of single-process and of
+10 Gbit/s network. With ``--repeats R`` the single-process runs and the strategies
+alternate R times and every ratio is to the single-process run of the same repeat (on a
+shared machine, conditions drift between minutes); the medians are printed. With memory on, it also runs one epoch of single-process and of
 DataParallel(2) training in fresh processes and reports the driver's peak memory.
 Needs Ray (pip install "chainrule[distributed]") and Fashion-MNIST (see chainrule.data).
 """
@@ -67,6 +69,11 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def _median(results):
+    """The run with the median ratio to its single-process run (the upper one of two)."""
+    return sorted(results, key=lambda r: r["ratio"])[len(results) // 2]
 
 
 def per_step(strategy, workers):
@@ -151,6 +158,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--strategies", default="data,async,pipeline")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="alternate single-process and parallel runs; report medians")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--memory-child", choices=["single", "data"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,33 +173,45 @@ def main():
     print(f"Fashion-MNIST {X.shape}, {'-'.join(map(str, SIZES))} ({n_params:,} parameters, "
           f"{4 * n_params / 1e6:.2f} MB float32), batch {BATCH}, Adam, {args.epochs} epochs; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Ray {ray.__version__}")
-    single = {}
-    for threads in sorted(set(workers)):
-        single[threads] = run(X, y, args.epochs, threads=threads)
-        print(f"single process, {threads} BLAS thread(s): "
-              f"{single[threads]['samples/s']:8.0f} samples/s")
     began = time.perf_counter()
     ray.init(address="local", num_cpus=max(workers), include_dashboard=False,
              logging_level="ERROR")
     print(f"ray.init: {time.perf_counter() - began:.1f} s (paid once per fit when fit starts "
           f"its own Ray; here the benchmark starts one for all runs)")
-    rows = {}
+    runs = {}  # ("single", threads) or (strategy, workers) -> one result per repeat
     try:
-        for name in args.strategies.split(","):
-            for w in workers:
-                strategy = cr.parallel.get(name, workers=w)
-                result = run(X, y, args.epochs, strategy=strategy)
-                result.update(per_step(strategy, w))
-                rows[name, w] = result
-                ratio = result["samples/s"] / single[w]["samples/s"]
-                print(f"{strategy!r:58} {result['samples/s']:8.0f} samples/s = {ratio:4.2f} x "
-                      f"single ({w} thread{'s' * (w > 1)}); per step: {result['wall ms']:6.1f} ms"
-                      f" wall, {result['compute ms']:5.1f} ms compute/worker, "
-                      f"{result['update ms']:4.1f} ms update, {result['communication ms']:5.1f} "
-                      f"ms communication; communication share "
-                      f"{result['communication share']:.0%}; fit {result['fit seconds']:.1f} s")
+        for repeat in range(args.repeats):  # single process and strategies alternate
+            for threads in sorted(set(workers)):
+                result = run(X, y, args.epochs, threads=threads)
+                runs.setdefault(("single", threads), []).append(result)
+                print(f"single process, {threads} BLAS thread(s): "
+                      f"{result['samples/s']:8.0f} samples/s")
+            for name in args.strategies.split(","):
+                for w in workers:
+                    strategy = cr.parallel.get(name, workers=w)
+                    result = run(X, y, args.epochs, strategy=strategy)
+                    result.update(per_step(strategy, w))
+                    result["ratio"] = result["samples/s"] / runs["single", w][-1]["samples/s"]
+                    runs.setdefault((name, w), []).append(result)
+                    print(f"{strategy!r:58} {result['samples/s']:8.0f} samples/s = "
+                          f"{result['ratio']:4.2f} x single ({w} thread{'s' * (w > 1)}, same "
+                          f"repeat); per step: {result['wall ms']:6.1f} ms wall, "
+                          f"{result['compute ms']:5.1f} ms compute/worker, "
+                          f"{result['update ms']:4.1f} ms update, "
+                          f"{result['communication ms']:5.1f} ms communication; communication "
+                          f"share {result['communication share']:.0%}; "
+                          f"fit {result['fit seconds']:.1f} s")
     finally:
         ray.shutdown()
+    rows = {key: _median(results) for key, results in runs.items() if key[0] != "single"}
+    if args.repeats > 1:
+        print(f"medians of {args.repeats} repeats:")
+        for (name, w), row in rows.items():
+            ratios = sorted(r["ratio"] for r in runs[name, w])
+            print(f"  {name} x {w}: {row['samples/s']:8.0f} samples/s, {row['ratio']:.2f} x "
+                  f"single (ratios {', '.join(f'{r:.2f}' for r in ratios)}), communication "
+                  f"{row['communication ms']:.1f} ms/step, share "
+                  f"{row['communication share']:.0%}")
     if ("data", 1) in rows and ("data", 2) in rows:
         model, projection = scaling_model({1: rows["data", 1], 2: rows["data", 2]}, n_params)
         print("scaling model (DataParallel, ms per step; b = samples per machine, N machines, "

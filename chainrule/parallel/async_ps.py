@@ -84,7 +84,7 @@ class AsyncParameterServer(Strategy):
             cb.on_epoch_begin(state)
         rows = epoch_order(setup, rows, n, bounds)
         params = net.parameters()
-        last_good = [p.value.copy() for p in params]
+        last_good = loop._snapshot(setup, params)
         ray.get(self._server.load.remote([p.value for p in params], buffer_arrays(net.layers),
                                          optimizer.state_dict(params)))
         lr = optimizer.lr

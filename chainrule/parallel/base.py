@@ -130,7 +130,7 @@ class Strategy:
             cb.on_epoch_begin(state)
         rows = epoch_order(setup, rows, n, bounds)
         params = setup.net.parameters()
-        last_good = [p.value.copy() for p in params]
+        last_good = loop._snapshot(setup, params)
         first_iteration = state.iteration
         for attempt in range(REPLAYS + 1):
             try:

@@ -298,10 +298,8 @@ def _snapshot(setup, params):
     return values, (vector.copy() if vector is not None else [v.copy() for v in values])
 
 
-def _restore(params, snapshot):
-    """Put back a ``_snapshot`` (or a list of copies of every value, in ``params`` order)."""
-    if isinstance(snapshot, list):
-        snapshot = [p.value for p in params], snapshot
+def _restore(snapshot):
+    """Put back the values a ``_snapshot`` copied."""
     values, saved = snapshot
     if isinstance(saved, list):
         for value, good in zip(values, saved):
@@ -412,7 +410,7 @@ def _overflowed(state):
 def _diverged(state, value, params, last_good):
     """Stop, keep finite weights, and say what to change."""
     if not all(np.all(np.isfinite(p.value)) for p in params):
-        _restore(params, last_good)
+        _restore(last_good)
         kept = f"the weights from the start of epoch {state.epoch + 1}"
     else:
         kept = f"the weights after iteration {state.iteration}"
