@@ -9,6 +9,7 @@ give the same bits (tests/optim/test_kernels.py). Without Numba, or with
 """
 import functools
 import os
+import warnings
 
 import numpy as np
 
@@ -26,6 +27,10 @@ def _module():
     try:
         from . import _numba
     except ImportError:  # Numba is an optional extra
+        return None
+    except Exception as exc:  # e.g. no writable cache directory: NumPy does the work
+        warnings.warn(f"chainrule: Numba is installed but its kernels could not be set up "
+                      f"({type(exc).__name__}: {exc}); using NumPy", RuntimeWarning)
         return None
     return _numba
 

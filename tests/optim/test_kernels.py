@@ -49,3 +49,25 @@ def test_kernels_run_only_where_they_pay_and_can(switch):
     switch(False)
     assert kernels.get("adam", a, a, a, a) is None                  # too small to pay
 
+
+
+def test_a_numba_that_fails_to_set_up_leaves_the_work_to_numpy(monkeypatch, switch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing(name, globals=None, locals=None, fromlist=(), level=0):
+        if fromlist and "_numba" in fromlist:
+            raise RuntimeError("no writable cache directory")
+        return real_import(name, globals, locals, fromlist, level)
+
+    switch(True)
+    kernels._module.cache_clear()
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(builtins, "__import__", failing)
+            with pytest.warns(RuntimeWarning, match="no writable cache directory"):
+                assert kernels.get("adam", np.zeros(8, np.float32)) is None
+    finally:
+        kernels._module.cache_clear()
+    assert kernels.get("adam", np.zeros(8, np.float32)) is not None
