@@ -77,6 +77,8 @@ def in_memory_order(items, array=lambda item: item):
 def joined(arrays):
     """One 1-D view spanning ``arrays``, which must lie back to back (see ``adjacent``)."""
     first = arrays[0]
+    if not first.flags.c_contiguous:  # a reshape would copy: writes would be lost
+        raise ValueError("arrays to join must be contiguous")
     if len(arrays) == 1:
         return first.reshape(-1)
     owner = _owner(first)

@@ -2,9 +2,9 @@
 
 NumPy runs Adam's update as thirteen passes over the parameters, one array operation
 each; the kernel in ``_numba.py`` does the same arithmetic in one vectorised pass (about
-3x faster for a 784-256-10 network, 270 -> 90 microseconds a step). It computes each element with
-NumPy's operations in NumPy's order, in the parameters' precision, so the two paths
-give the same bits (tests/optim/test_kernels.py). Without Numba, or with
+3x faster: 270 -> 90 microseconds a step for a 784-256-10 network). It computes each
+element with NumPy's operations in NumPy's order, in the parameters' precision, so the
+two paths give the same bits (tests/optim/test_kernels.py). Without Numba, or with
 ``CHAINRULE_NUMBA=0`` in the environment, the NumPy path runs.
 """
 import functools

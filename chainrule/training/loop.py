@@ -292,7 +292,8 @@ def _snapshot(setup, params):
     ids = list(map(id, values))
     if setup.snapshot_plan is None or setup.snapshot_plan[0] != ids:
         ordered = in_memory_order(values)
-        together = values and all(adjacent(a, b) for a, b in zip(ordered, ordered[1:]))
+        together = bool(values) and ordered[0].flags.c_contiguous and all(
+            adjacent(a, b) for a, b in zip(ordered, ordered[1:]))
         setup.snapshot_plan = (ids, ordered, joined(ordered) if together else None)
     _, values, vector = setup.snapshot_plan
     return values, (vector.copy() if vector is not None else [v.copy() for v in values])

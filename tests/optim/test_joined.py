@@ -158,3 +158,21 @@ def test_a_copy_sharing_the_parameters_leaves_them_where_they_are():
     twin = copy.deepcopy(net, memo)                      # as a pipeline stage's replicas
     assert all(p is q for p, q in zip(params, twin.parameters()))
     assert all(p.value is a for p, a in zip(params, arrays))
+
+
+def test_divergence_restores_a_lone_non_contiguous_weight():
+    from chainrule.training import loop
+
+    net = cr.mlp([3, 2], output="identity", dtype="float64", seed=0)
+    net.layers[0].bias.trainable = False
+    layer = net.layers[0]
+    layer.weight.value = np.asfortranarray(layer.weight.value)   # set by hand, not contiguous
+    before = layer.weight.value.copy()
+
+    class Setup:
+        snapshot_plan = None
+
+    saved = loop._snapshot(Setup(), net.parameters())
+    layer.weight.value[...] = np.nan
+    loop._restore(saved)
+    np.testing.assert_array_equal(layer.weight.value, before)
