@@ -56,7 +56,9 @@ def _address(a):
 
 
 def _owner(a):
-    return a if a.base is None else a.base
+    """The array whose memory ``a`` views (``a`` itself when it views a non-array buffer,
+    such as the bytes an unpickled array lives in)."""
+    return a.base if isinstance(a.base, np.ndarray) else a
 
 
 def adjacent(a, b):

@@ -176,3 +176,15 @@ def test_divergence_restores_a_lone_non_contiguous_weight():
     layer.weight.value[...] = np.nan
     loop._restore(saved)
     np.testing.assert_array_equal(layer.weight.value, before)
+
+
+def test_arrays_living_in_bytes_are_not_packed_and_get_packed():
+    from chainrule.flat import is_packed, pack
+
+    net = network()
+    params = net.parameters()
+    for p in params:                       # as unpickling can leave them: views of bytes
+        p.value = np.frombuffer(p.value.tobytes(), dtype=p.value.dtype).reshape(p.value.shape)
+    assert not is_packed(params)
+    pack(params)
+    assert is_packed(params)
