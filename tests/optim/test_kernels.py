@@ -1,4 +1,6 @@
 """The Numba kernels give the bits of the NumPy path they replace."""
+import os
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,8 @@ import chainrule as cr
 from chainrule.optim import Adam, AdamW, kernels
 
 pytest.importorskip("numba")
+if os.environ.get("CHAINRULE_NUMBA") == "0":
+    pytest.skip("CHAINRULE_NUMBA=0 switches the kernels off", allow_module_level=True)
 
 
 @pytest.fixture
