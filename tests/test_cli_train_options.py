@@ -120,3 +120,14 @@ def test_resume_needs_a_train_checkpoint(tmp_path, capsys):
     cr.mlp([2, 2]).save(model)
     assert cli.main(["train", "--resume", str(model)]) == 2
     assert "not written by chainrule train --checkpoint" in capsys.readouterr().err
+
+
+def test_threads_trains_the_same_weights_and_is_not_saved(tmp_path):
+    one, two = tmp_path / "one.safetensors", tmp_path / "two.safetensors"
+    for path, flags in ((one, ["--threads", "1"]), (two, [])):
+        code, _ = run(["train", "--epochs", "2", "--quiet", "--dtype", "float64",
+                       "--out", str(path), *flags])
+        assert code == 0
+    for p, q in zip(cr.load(one).parameters(), cr.load(two).parameters()):
+        assert abs(p.value - q.value).max() < 1e-12     # BLAS threads change no result here
+    assert "threads =" not in (tmp_path / "one.toml").read_text()
