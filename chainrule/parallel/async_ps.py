@@ -15,8 +15,8 @@ from ..errors import InvalidValueError
 from ..optim import clip_grad_norm
 from ..training import loop
 from . import runtime
-from .base import (Flat, Replica, Strategy, blank_optimizer, buffer_arrays, copy_into,
-                   epoch_order, epoch_plan, share)
+from .base import (Flat, Replica, Strategy, begin_epoch, blank_optimizer, buffer_arrays,
+                   copy_into, share)
 
 IN_FLIGHT = 2  # batches queued per worker, so none idles while the driver hands out the next
 
@@ -76,15 +76,10 @@ class AsyncParameterServer(Strategy):
 
     def _epoch(self, setup, state):
         ray, net, optimizer = self._ray, setup.net, setup.optimizer
-        rows, n, bounds = epoch_plan(setup)
-        if n == 0:
+        begun = begin_epoch(setup, state)
+        if begun is None:
             return None
-        state.batches = len(bounds)
-        for cb in setup.callbacks:
-            cb.on_epoch_begin(state)
-        rows = epoch_order(setup, rows, n, bounds)
-        params = net.parameters()
-        last_good = loop._snapshot(setup, params)
+        rows, bounds, params, last_good = begun
         ray.get(self._server.load.remote([p.value for p in params], buffer_arrays(net.layers),
                                          optimizer.state_dict(params)))
         lr = optimizer.lr
@@ -136,7 +131,7 @@ class AsyncParameterServer(Strategy):
         if diverged is not None:
             loop._diverged(state, diverged, params, last_good)
             return None
-        logs = loop._epoch_logs(setup, total, correct, n)
+        logs = loop._epoch_logs(setup, total, correct, len(rows))
         logs["staleness"] = float(np.mean(stale))
         logs["staleness_max"] = int(max(stale))
         if self.max_staleness is not None:

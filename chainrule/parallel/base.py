@@ -122,15 +122,10 @@ class Strategy:
     # ---- the synchronous epoch (DataParallel, Pipeline) ----------------------------------
     def _epoch(self, setup, state):
         """``loop._epoch`` with each batch's update done by ``self._step``."""
-        rows, n, bounds = epoch_plan(setup)
-        if n == 0:
+        begun = begin_epoch(setup, state)
+        if begun is None:
             return None
-        state.batches = len(bounds)
-        for cb in setup.callbacks:
-            cb.on_epoch_begin(state)
-        rows = epoch_order(setup, rows, n, bounds)
-        params = setup.net.parameters()
-        last_good = loop._snapshot(setup, params)
+        rows, bounds, params, last_good = begun
         first_iteration = state.iteration
         for attempt in range(REPLAYS + 1):
             try:
@@ -179,19 +174,25 @@ def communication_share(profile, workers):
     return 1.0 - profile["compute"] / capacity if capacity else math.nan
 
 
-def epoch_plan(setup):
-    """(rows or None, number of examples, batch bounds) of this epoch, as the loop has them."""
+def begin_epoch(setup, state):
+    """Start an epoch as ``loop._epoch`` does: the ``on_epoch_begin`` callbacks, then the
+    shuffle, drawn the same way. Returns (example indices in batch order, batch bounds,
+    parameters, their last good values), or None when there is nothing to train on."""
     rows = loop._epoch_rows(setup)
     n = len(setup.X) if rows is None else len(rows)
-    return rows, n, loop._batch_bounds(n, setup.batch_size, setup.merge_single) if n else []
-
-
-def epoch_order(setup, rows, n, bounds):
-    """The epoch's example indices in batch order: the loop's shuffle, drawn the same way."""
+    if n == 0:
+        return None
+    bounds = loop._batch_bounds(n, setup.batch_size, setup.merge_single)
+    state.batches = len(bounds)
+    for cb in setup.callbacks:
+        cb.on_epoch_begin(state)
     order = loop._epoch_order(setup, n, bounds)
     if rows is None:
-        return np.arange(n) if order is None else order
-    return rows if order is None else rows[order]
+        rows = np.arange(n) if order is None else order
+    elif order is not None:
+        rows = rows[order]
+    params = setup.net.parameters()
+    return rows, bounds, params, loop._snapshot(setup, params)
 
 
 def split_rows(rows, parts):
