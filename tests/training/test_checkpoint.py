@@ -5,16 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.callbacks import Callback, ModelCheckpoint
-
-
-def points(n=12, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    return X, (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
-
-
-def classifier():
-    return cr.mlp([2, 4, 2], activation="tanh", output="softmax", dtype="float64", seed=0)
+from small_problem import classifier, points
 
 
 class Predictions(Callback):
