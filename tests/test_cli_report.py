@@ -1,17 +1,16 @@
 """chainrule report, chainrule plot, and chainrule train --animate / --gradient-norms."""
 import base64
 import io
-import struct
 from html.parser import HTMLParser
 
 import pytest
 
 from chainrule import cli
+from png import png_size
 
 pytest.importorskip("matplotlib")
 from PIL import Image  # noqa: E402
 
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def run(argv):
@@ -19,11 +18,6 @@ def run(argv):
     args = cli.build_parser().parse_args(argv)
     code = cli.VERBS[args.verb](args, out=out)
     return code, out.getvalue()
-
-
-def png_size(data):
-    assert data[:8] == PNG
-    return struct.unpack(">II", data[16:24])
 
 
 class Images(HTMLParser):

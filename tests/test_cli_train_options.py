@@ -6,6 +6,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import cli
+from png import PNG
 
 
 def run(argv):
@@ -37,7 +38,7 @@ def test_toolkit_flags_train_and_write_everything(tmp_path):
     rows = (tmp_path / "log.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,loss") and "lr" in rows[0] and len(rows) == 7
     png = (tmp_path / "loss.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png[:8] == PNG
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (800, 450)
     assert (tmp_path / "m.toml").exists()

@@ -1,6 +1,5 @@
 """loss_curve: the error-versus-epoch graph of seed 002, written as PNG/SVG/PDF."""
 import builtins
-import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -10,11 +9,11 @@ import pytest
 
 from chainrule.errors import InvalidValueError, NotAvailableError
 from chainrule.training import History
+from png import png_size
 
 pytest.importorskip("matplotlib")
 from chainrule.plots import loss_curve  # noqa: E402
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def history_of(**series):
@@ -32,14 +31,6 @@ def classifier_history():
                     0.14, 0.15, 0.16])
     return history_of(loss=loss, val_loss=val, accuracy=np.linspace(0.6, 0.99, 15),
                       val_accuracy=np.linspace(0.9, 0.96, 15))
-
-
-def png_size(data):
-    """(width, height) from the IHDR chunk, which the PNG standard puts first."""
-    assert data[:8] == PNG_SIGNATURE
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and length == 13
-    return width, height
 
 
 def test_png_has_the_pixel_size_of_size_times_dpi(tmp_path):

@@ -1,10 +1,10 @@
 """decision_boundary and BoundaryRecorder: the plane as a 2-D classifier sees it, over time."""
-import struct
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+from png import png_size
 from chainrule.errors import InvalidValueError, ShapeError
 
 pytest.importorskip("matplotlib")
@@ -12,16 +12,6 @@ from PIL import Image  # noqa: E402  (Pillow comes with matplotlib)
 
 from chainrule.plots import BoundaryRecorder, decision_boundary  # noqa: E402
 from chainrule.plots.boundary import class_colors  # noqa: E402
-
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(data):
-    assert data[:8] == PNG
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and length == 13
-    return width, height
-
 
 def threshold_net(axis):
     """Softmax over (-5 x_axis, 5 x_axis): class 1 exactly where x_axis > 0."""

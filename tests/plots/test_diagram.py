@@ -1,5 +1,4 @@
 """network_diagram: neurons as circles labelled with their activation, weights as edges."""
-import struct
 import subprocess
 import sys
 
@@ -7,6 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from png import PNG, png_size
 from chainrule.errors import InvalidValueError, NotAvailableError
 
 pytest.importorskip("matplotlib")
@@ -16,16 +16,6 @@ from matplotlib.patches import Circle  # noqa: E402
 
 from chainrule.plots import network_diagram  # noqa: E402
 from chainrule.plots.diagram import NEGATIVE, POSITIVE  # noqa: E402
-
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(data):
-    assert data[:8] == PNG
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and length == 13
-    return width, height
-
 
 def notes_network():
     """The 2-2-2 sigmoid network of the lecture notes, with its weights."""

@@ -1,25 +1,15 @@
 """GradientNorms and gradient_norms: per-layer gradient norms over training."""
 import copy
-import struct
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+from png import png_size
 from chainrule.errors import InvalidValueError
 
 pytest.importorskip("matplotlib")
 from chainrule.plots import GradientNorms, gradient_norms  # noqa: E402
-
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(data):
-    assert data[:8] == PNG
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and length == 13
-    return width, height
-
 
 def test_norms_are_those_of_the_gradient_of_each_weight_matrix():
     """Batch gradient descent: one batch per epoch, so epoch 1's norm is the norm of the

@@ -1,24 +1,14 @@
 """confusion_matrix_plot (row = true class) and weight_histograms (one panel per layer)."""
-import struct
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+from png import png_size
 from chainrule.errors import InvalidValueError
 
 pytest.importorskip("matplotlib")
 from chainrule.plots import confusion_matrix_plot, weight_histograms  # noqa: E402
-
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(data):
-    assert data[:8] == PNG
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and length == 13
-    return width, height
-
 
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 2])
 Y_PRED = np.array([0, 0, 1, 1, 1, 2, 2, 0, 2, 2])
