@@ -8,7 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule.optim import AdaGrad
 
-from trajectories import W0, gradient, follow_quadratic, follow_network
+from trajectories import W0, follow_network, follow_quadratic, follow_torch
 def adagrad_rule(w, g, s, t, lr, eps=1e-10, weight_decay=0.0, decay=True):
     """torch's Adagrad (lr_decay=0) for one weight; s keeps the sum of squared gradients."""
     if decay:
@@ -68,13 +68,5 @@ def test_bad_hyper_parameters(make, match):
 
 def test_matches_torch():
     torch = pytest.importorskip("torch")
-    ours = AdaGrad(0.5, weight_decay=0.2)
-    p = cr.Parameter(np.array(W0), "w")
-    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
-    theirs = torch.optim.Adagrad([q], lr=0.5, weight_decay=0.2)
-    for _ in range(25):
-        p.grad[...] = gradient(p.value.tolist())
-        ours.step([p])
-        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
-        theirs.step()
-        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)
+    follow_torch(AdaGrad(0.5, weight_decay=0.2),
+                 lambda q: torch.optim.Adagrad([q], lr=0.5, weight_decay=0.2))

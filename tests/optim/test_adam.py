@@ -13,7 +13,7 @@ import pytest
 import chainrule as cr
 from chainrule.optim import Adam, AdamW
 
-from trajectories import W0, gradient, follow_quadratic, follow_network
+from trajectories import W0, follow_network, follow_quadratic, follow_torch
 
 
 def adam_rule(w, g, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
@@ -154,12 +154,4 @@ def test_matches_torch():
              (AdamW(0.1, weight_decay=0.3, beta2=0.9),
               lambda q: torch.optim.AdamW([q], lr=0.1, weight_decay=0.3, betas=(0.9, 0.9)))]
     for ours, make_theirs in pairs:
-        p = cr.Parameter(np.array(W0), "w")
-        q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
-        theirs = make_theirs(q)
-        for _ in range(25):
-            p.grad[...] = gradient(p.value.tolist())
-            ours.step([p])
-            q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
-            theirs.step()
-            np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)
+        follow_torch(ours, make_theirs)

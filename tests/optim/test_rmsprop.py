@@ -8,7 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule.optim import RMSProp
 
-from trajectories import W0, gradient, follow_quadratic, follow_network
+from trajectories import W0, follow_network, follow_quadratic, follow_torch
 def rmsprop_rule(w, g, s, t, lr, rho=0.99, eps=1e-8, momentum=0.0, centered=False,
                  weight_decay=0.0, decay=True):
     """torch's RMSprop (alpha = rho) for one weight; s keeps v, g_avg and b."""
@@ -89,14 +89,6 @@ def test_bad_hyper_parameters(make, match):
 
 def test_matches_torch():
     torch = pytest.importorskip("torch")
-    ours = RMSProp(0.01, rho=0.9, momentum=0.5, centered=True, weight_decay=0.3)
-    p = cr.Parameter(np.array(W0), "w")
-    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
-    theirs = torch.optim.RMSprop([q], lr=0.01, alpha=0.9, momentum=0.5, centered=True,
-                                 weight_decay=0.3)
-    for _ in range(25):
-        p.grad[...] = gradient(p.value.tolist())
-        ours.step([p])
-        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
-        theirs.step()
-        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)
+    follow_torch(RMSProp(0.01, rho=0.9, momentum=0.5, centered=True, weight_decay=0.3),
+                 lambda q: torch.optim.RMSprop([q], lr=0.01, alpha=0.9, momentum=0.5,
+                                               centered=True, weight_decay=0.3))

@@ -65,7 +65,7 @@ def test_invalid_momentum():
         cr.SGD(0.1, nesterov=True)
 
 
-from trajectories import W0, gradient, follow_quadratic, follow_network
+from trajectories import W0, follow_network, follow_quadratic, follow_torch
 def sgd_rule(w, g, s, t, lr, momentum=0.0, nesterov=False, weight_decay=0.0, decay=True):
     """torch's SGD (dampening 0) for one weight; s keeps the momentum buffer b."""
     if decay:
@@ -124,13 +124,6 @@ def test_repr():
 
 def test_matches_torch():
     torch = pytest.importorskip("torch")
-    ours = cr.SGD(0.05, momentum=0.5, nesterov=True, weight_decay=0.3)
-    p = cr.Parameter(np.array(W0), "w")
-    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
-    theirs = torch.optim.SGD([q], lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.3)
-    for _ in range(25):
-        p.grad[...] = gradient(p.value.tolist())
-        ours.step([p])
-        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
-        theirs.step()
-        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)
+    follow_torch(cr.SGD(0.05, momentum=0.5, nesterov=True, weight_decay=0.3),
+                 lambda q: torch.optim.SGD([q], lr=0.05, momentum=0.5, nesterov=True,
+                                           weight_decay=0.3))

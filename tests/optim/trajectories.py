@@ -46,3 +46,19 @@ def follow_network(opt, rule, steps=20):
         for p, w in zip(params, ref):
             np.testing.assert_allclose(p.value, w, rtol=0, atol=1e-10)
     return ref
+
+
+def follow_torch(opt, make_theirs, steps=25):
+    """The optimiser and torch.optim's (``make_theirs(tensor)``) each descend the quadratic
+    from W0 on their own, in float64; compare every step."""
+    import torch
+
+    p = cr.Parameter(np.array(W0), "w")
+    q = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    theirs = make_theirs(q)
+    for _ in range(steps):
+        p.grad[...] = gradient(p.value.tolist())
+        opt.step([p])
+        q.grad = torch.tensor(gradient(q.detach().tolist()), dtype=torch.float64)
+        theirs.step()
+        np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=1e-10)
