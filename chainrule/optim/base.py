@@ -88,13 +88,13 @@ class Optimizer:
         decays = bool(getattr(self, "weight_decay", 0))
         held = [x for p in trainable for x in (p, p.value, p.grad, get(p))]
         if self._key is None or self._key[0] != [decays, *map(id, held)]:
-            groups = self._group(trainable)
+            groups = self._group(trainable, decays)
             held = [x for p in trainable for x in (p, p.value, p.grad, get(p))]
             self._key = ([decays, *map(id, held)], held, groups)  # held: ids stay unique
         return self._key[2]
 
-    def _group(self, params):
-        decays = bool(getattr(self, "weight_decay", 0))  # then decay=False must stay apart
+    def _group(self, params, decays):
+        """Runs of ``params`` that lie back to back (``decays``: decay=False stays apart)."""
         runs = []
         for p in in_memory_order(params, lambda p: p.value):
             if p not in self.state:
