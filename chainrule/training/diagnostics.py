@@ -438,7 +438,8 @@ class Diagnostics(Callback):
     ``checks`` selects some of :data:`CHECKS`. The epoch checks look at ``sample``
     training examples after epoch 1 and then every ``k`` epochs, the smallest ``k`` for
     which they look at no more than ``budget`` times the examples training sees
-    (``budget=0``: after epoch 1 only). ``findings`` lists what was found, in order. A run
+    (``budget=0``: after epoch 1 only). A check counts as looking at no fewer than
+    :data:`CHUNK` examples, since it costs about that much however few there are. ``findings`` lists what was found, in order. A run
     that ``fit`` restarts (``restarts=``) is one run: nothing is said twice.
     """
 
@@ -476,8 +477,11 @@ class Diagnostics(Callback):
         self._setup, self.findings, self.checked, self._broken = setup, [], [], False
         rows = _rows(len(setup.X), self.sample)
         self._data = (setup.X[rows], setup.target[rows])
+        # A check of a few rows costs about as much as one of CHUNK rows (its passes run
+        # CHUNK rows at a time): a tiny data set is not checked every few epochs.
+        cost = max(len(rows), CHUNK)
         self.every = (math.inf if self.budget == 0
-                      else max(1, math.ceil(len(rows) / (self.budget * len(setup.X)))))
+                      else max(1, math.ceil(cost / (self.budget * len(setup.X)))))
         found = check_setup(state.net, setup.loss, setup.X, setup.target)
         self._unscaled = any(f.kind in ("unscaled_inputs", "unscaled_targets")
                              for f in found)

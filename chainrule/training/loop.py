@@ -264,7 +264,9 @@ def _epoch(setup, state, X, target):
     state.batches = len(bounds)
     for cb in callbacks:
         cb.on_epoch_begin(state)
-    last_good = _snapshot(setup, params)
+    # Weights to fall back on if a later batch diverges. With one batch, a divergence is
+    # found before the only step: the weights are still those of the epoch's start.
+    last_good = _snapshot(setup, params) if len(bounds) > 1 else None
     total, correct = 0.0, 0
     for state.batch, (xb, tb) in enumerate(_batches(setup, X, target, bounds)):
         if setup.augment is not None:
@@ -363,6 +365,9 @@ def _batches(setup, X, target, bounds):
     """
     order = _epoch_order(setup, len(X), bounds)
     if order is None:
+        if len(bounds) == 1:  # the whole set: no views to make (tiny nets: every call counts)
+            yield X, target
+            return
         for start, stop in bounds:
             yield X[start:stop], target[start:stop]
         return
@@ -410,17 +415,23 @@ def _overflowed(state):
 
 def _diverged(state, value, params, last_good):
     """Stop, keep finite weights, and say what to change."""
-    if not all(np.all(np.isfinite(p.value)) for p in params):
+    def finite():
+        return all(np.all(np.isfinite(p.value)) for p in params)
+
+    if last_good is not None and not finite():
         _restore(last_good)
         kept = f"the weights from the start of epoch {state.epoch + 1}"
     else:
         kept = f"the weights after iteration {state.iteration}"
+    # Not finite when the step before this epoch made them so (a one-batch epoch has no
+    # earlier weights of its own to fall back on).
+    kept += ", which are finite" if finite() else ", which are not finite: build the network again or load a checkpoint"
     opt = state.optimizer
     lr = getattr(opt, "lr", None)
     advice = (f"learning rate {lr:g} is probably too high for {type(opt).__name__}; "
               f"try {lr / 10:g}" if lr else "lower the learning rate")
     warnings.warn(f"training stopped: the loss became {value} at epoch {state.epoch + 1}, "
                   f"iteration {state.iteration + 1}; the {advice}, or scale the inputs. The network "
-                  f"keeps {kept}, which are finite.", DivergenceWarning, stacklevel=4)
+                  f"keeps {kept}.", DivergenceWarning, stacklevel=4)
     state.stop = True
     state.stop_reason = "diverged"

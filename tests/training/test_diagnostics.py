@@ -201,6 +201,10 @@ def test_checks_follow_the_budget():
     diagnostics = Diagnostics(sample=16, budget=0.5)
     fit_and_catch(cr.mlp([2, 4, 3], seed=0), X, y, diagnostics, epochs=4)
     assert diagnostics.every == 1 and diagnostics.checked == [1, 2, 3, 4]
+    # 16 examples: a check still costs about a chunk of 64, so 64 / (0.5 * 16) = 8 epochs.
+    diagnostics = Diagnostics(budget=0.5)
+    fit_and_catch(cr.mlp([2, 4, 3], seed=0), X[:16], y[:16], diagnostics, epochs=10)
+    assert diagnostics.every == 8 and diagnostics.checked == [1, 9]
 
 
 def test_training_is_unchanged_and_gradients_are_put_back():

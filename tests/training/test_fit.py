@@ -136,6 +136,18 @@ def test_divergence_stops_with_advice_and_finite_weights():
     assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
 
 
+def test_divergence_says_when_the_kept_weights_are_not_finite():
+    # One batch per epoch: the step of epoch 1 makes the weights infinite (the loss it saw
+    # was finite), so epoch 2's loss is inf and there are no finite weights to go back to.
+    net = cr.mlp([1, 1], output="identity", dtype="float64", seed=0)
+    X, y = np.array([[10.0], [20.0]]), np.array([[1e3], [2e3]])
+    with pytest.warns(cr.DivergenceWarning, match="after iteration 1, which are not finite: "
+                                                  "build the network again"):
+        history = net.fit(X, y, loss="squared_error", optimizer=cr.SGD(1e307), epochs=5)
+    assert history.stop_reason == "diverged" and history.epochs == 1
+    assert np.isinf(net.layers[0].weight.value).all()
+
+
 class TestBadInput:
     def fit(self, X=None, y=None, **kwargs):
         Xd, yd = regression_data(6)
