@@ -74,6 +74,13 @@ def asarray(a, dtype_=None):
     return xp.asarray(a, dtype=dtype(dtype_) if dtype_ is not None else None)
 
 
+def take_rows(a, index, out):
+    """The rows ``a[index]``, gathered into ``out``; every index must be valid."""
+    if xp is np:  # NumPy copies ``out`` once more in the default mode="raise"
+        return np.take(a, index, axis=0, out=out, mode="clip")
+    return xp.take(a, index, axis=0, out=out)
+
+
 def to_numpy(a):
     """A NumPy array from any backend array (a no-op for NumPy)."""
     return a.get() if hasattr(a, "get") else np.asarray(a)

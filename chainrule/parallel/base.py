@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from .. import flat
+from .. import backend, flat
 from ..errors import InvalidValueError
 from ..training import loop
 from . import runtime
@@ -338,7 +338,7 @@ class Replica:
         """Loss, hits and gradients (in each ``p.grad``) of the examples ``rows``."""
         if self.batch is None or len(self.batch) < len(rows):  # reused, as in the fit loop
             self.batch = np.empty((len(rows), *self.X.shape[1:]), dtype=self.X.dtype)
-        xb = np.take(self.X, rows, axis=0, out=self.batch[:len(rows)])
+        xb = backend.take_rows(self.X, rows, self.batch[:len(rows)])
         tb = self.target[rows]
         if self.augment is not None:
             xb = self.augment(xb)

@@ -378,7 +378,7 @@ def _batches(setup, X, target, bounds):
         buffer = setup.batch_buffer = backend.xp.empty((largest, *X.shape[1:]), dtype=X.dtype)
     for start, stop in bounds:
         index = order[start:stop]
-        yield backend.xp.take(X, index, axis=0, out=buffer[:stop - start]), target[index]
+        yield backend.take_rows(X, index, buffer[:stop - start]), target[index]
 
 
 def _hits(out, target):
