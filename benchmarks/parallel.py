@@ -92,7 +92,7 @@ def scaling_model(rows, n_params):
 
     t(b, N) = c0 + c1 b          forward and backward of b examples on one worker
             + u0 + u1 N          sum N gradients and take the optimiser step (every replica)
-            + o0 + o1 (N - 1)    the driver's own per-step work, then Ray's per actor
+            + o0 + o1 N          Ray's per-step work on one machine (calls, store, waiting)
             + net(N)             bytes on the wire per step, at 10 Gbit/s per machine
 
     net(N) = (N - 1) S / BW for the all-gather chainrule does (each replica reads the N - 1
@@ -105,15 +105,15 @@ def scaling_model(rows, n_params):
     c0 = one["compute ms"] - c1 * BATCH
     u1 = two["update ms"] - one["update ms"]
     u0 = one["update ms"] - u1
-    o0 = one["communication ms"]  # DataParallel(1) is the driver alone: no actor
-    o1 = two["communication ms"] - o0
+    o1 = two["communication ms"] - one["communication ms"]
+    o0 = one["communication ms"] - o1
     size = 4 * n_params  # bytes of a float32 gradient
     model = {"c0": c0, "c1": c1, "u0": u0, "u1": u1, "o0": o0, "o1": o1, "S": size}
 
     def step_ms(shard, machines, network):
         wire = {"all-gather": (machines - 1) * size,
                 "ring": 2 * size * (machines - 1) / machines}[network] / BANDWIDTH * 1e3
-        return max(c0 + c1 * shard, 0.0) + u0 + u1 * machines + o0 + o1 * (machines - 1) + wire
+        return max(c0 + c1 * shard, 0.0) + u0 + u1 * machines + o0 + o1 * machines + wire
 
     projection = {}
     for machines in (4, 16, 64):
@@ -215,7 +215,7 @@ def main():
     if ("data", 1) in rows and ("data", 2) in rows:
         model, projection = scaling_model({1: rows["data", 1], 2: rows["data", 2]}, n_params)
         print("scaling model (DataParallel, ms per step; b = samples per machine, N machines, "
-              "S = {S:.0f} bytes, BW = 10 Gbit/s):\n  t = c0 + c1 b + (u0 + u1 N) + (o0 + o1 (N - 1))"
+              "S = {S:.0f} bytes, BW = 10 Gbit/s):\n  t = c0 + c1 b + (u0 + u1 N) + (o0 + o1 N)"
               " + (N - 1) S / BW\n  c0 = {c0:.2f}, c1 = {c1:.4f}, u0 = {u0:.2f}, u1 = {u1:.2f}, "
               "o0 = {o0:.2f}, o1 = {o1:.2f}".format(**model))
         for machines, values in projection.items():

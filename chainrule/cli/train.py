@@ -113,8 +113,7 @@ def add_arguments(p):
                    help="data: workers share each batch; async: workers update a parameter "
                    "server without waiting; pipeline: the layers split into --workers stages")
     g.add_argument("--workers", type=positive(int), default=2,
-                   help="workers, one CPU each (data: the driver is one of them; pipeline: "
-                   "stages) (default: 2)")
+                   help="Ray workers (pipeline: stages), one CPU each (default: 2)")
     g.add_argument("--address", metavar="ADDR", default=None,
                    help="join the Ray cluster at ADDR (host:port, or 'auto'); default: a "
                    "local Ray for this run")

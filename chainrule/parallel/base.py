@@ -299,8 +299,7 @@ class Replica:
     """
 
     def __init__(self, loss, rank, augment=None, penalty=None, with_accuracy=False, threads=1):
-        if threads is not None:  # None: the caller's threads (the driver's replica)
-            runtime.limit_threads(threads)
+        runtime.limit_threads(threads)
         self.loss, self.rank, self.penalty = loss, rank, penalty
         self.augment = augment
         self.with_accuracy = with_accuracy
@@ -309,12 +308,9 @@ class Replica:
 
     def attach(self, shared):
         """Fetch the network and the data (:func:`share`) unless this process has them."""
-        if self.net is None:
-            self.hold(*runtime.require_ray().get(list(shared)))
-
-    def hold(self, net, X, target):
-        """Train a copy of ``net`` on ``X`` and ``target`` (arrays that are only read)."""
-        self.X, self.target = X, target
+        if self.net is not None:
+            return
+        net, self.X, self.target = runtime.require_ray().get(list(shared))
         self.net = copy.deepcopy(net)  # writable arrays: the object store's are read-only
         self.params = self.net.parameters()
         self.flat = Flat(self.params)

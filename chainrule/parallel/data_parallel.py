@@ -15,8 +15,7 @@ from .base import (Flat, Replica, Strategy, blank_optimizer, buffer_arrays, copy
 
 
 class DataParallel(Strategy):
-    r"""Train on ``workers`` replicas that share every batch, synchronously: the driver
-    and ``workers - 1`` Ray actors.
+    r"""Train on ``workers`` Ray actors that share every batch, synchronously.
 
     The training set goes into Ray's object store once; each worker reads it without a
     copy (on another machine: one copy per machine). A batch :math:`B` is cut into
@@ -32,19 +31,21 @@ class DataParallel(Strategy):
     replicas stay bit-identical), adds the penalties for the whole batch, clips, and
     applies the optimiser step, exactly as the fit loop does in one process.
 
-    Why replicas: each gradient goes into Ray's object store once and every other replica
-    reads it from there (an all-gather), instead of every gradient going to one process
-    and the weights coming back out of it. Why the driver is replica 0: it would
-    otherwise sit idle while the actors compute, and its shard costs no actor call and
-    no copy out of the object store; on this 2-core machine that cut Ray's share of a
-    step from about 8.6 to about 4 ms (docs/parallel.md). Between epochs the driver's
-    network and optimiser hold the state: the driver loads it into the replicas when an
-    epoch begins and takes it back from its own replica when the epoch ends, so
-    callbacks, checkpoints and ``resume=`` see the current state. An actor that dies is
-    restarted by Ray (``max_restarts``), given the driver replica's state (the weights
-    after the last update) and computes its shard again: training goes on from the
-    current weights, which come out the same. (If a lost machine took gradients the
-    others needed, the epoch runs again from the driver's state, and its
+    Why replicas and not the driver applying the update and sending the weights out:
+    with the driver updating, every step moves the weights from the driver to every
+    worker and every gradient from the workers to the driver, through one process. With
+    replicas, a worker's gradient goes into Ray's object store once and the other
+    workers read it from there (an all-gather); the driver sends only example indices
+    and receives only losses. On this 2-core machine that cuts the time per step spent
+    in Ray by about a third (docs/parallel.md), and the optimiser steps, run by every
+    replica at once, cost no more time than one step on the driver. The price is state on the workers:
+    the driver loads its weights and optimiser state into the replicas when an epoch
+    begins and takes them back from one replica when it ends, so between epochs
+    callbacks, checkpoints and ``resume=`` see the current state. A worker that dies is
+    restarted by Ray (``max_restarts``) and given the state of a replica that finished
+    the step, then computes its shard again: training goes on from the current weights,
+    which come out the same. (If no replica finished the step, e.g. a lost machine took
+    gradients the others needed, the epoch runs again from the driver's state, and its
     ``on_batch_end`` callbacks run again.)
 
     A step whose loss is not finite is not applied, and training stops there, as in the
@@ -56,29 +57,21 @@ class DataParallel(Strategy):
     own stream.
 
     Args:
-        workers: number of replicas, the driver included (one CPU each; Ray runs
-            ``workers - 1`` actors).
+        workers: number of worker actors (one CPU each).
         address: a Ray cluster to join (``"host:port"`` or ``"auto"``); None starts a local
-            Ray with ``workers - 1`` CPUs for the fit, or uses the one this process is
-            connected to.
+            Ray with ``workers`` CPUs for the fit, or uses the one this process is connected to.
     """
 
     def __init__(self, workers=2, address=None):
         super().__init__(workers, address)
 
-    @property
-    def cpus(self):
-        return self.workers - 1  # the driver computes the first shard itself
-
     def _start(self, setup, ray):
         self._ray = ray
-        self._shared = share(ray, setup.net, setup.X, setup.target) if self.workers > 1 else []
-        args = (setup.loss, setup.augment, setup.penalty, setup.with_accuracy,
-                blank_optimizer(setup.optimizer), setup.clip_norm)
-        self._local = ReplicaWorker(*args, rank=0, threads=None)  # fit holds the driver to 1
-        self._local.hold(setup.net, setup.X, setup.target)  # not the store's copy: less RSS
+        self._shared = share(ray, setup.net, setup.X, setup.target)
         Worker = runtime.actor_class(ReplicaWorker)  # no retries: replicas hold weights
-        self._workers = [Worker.remote(*args, rank=rank) for rank in range(1, self.workers)]
+        self._workers = [Worker.remote(setup.loss, rank, setup.augment, setup.penalty,
+                                       setup.with_accuracy, blank_optimizer(setup.optimizer),
+                                       setup.clip_norm) for rank in range(self.workers)]
         self._actors.extend(self._workers)
 
     def _load(self, setup):
@@ -86,75 +79,73 @@ class DataParallel(Strategy):
         flat = Flat(params)
         values = flat.empty()
         copy_into(flat.views(values), [p.value for p in params])
-        state = (values, buffer_arrays(setup.net.layers), setup.optimizer.state_dict(params))
-        self._local.load(self._shared, state)
-        if self._workers:
-            shared = self._ray.put(state)
-            wheres = self._ray.get([w.load.remote(self._shared, shared) for w in self._workers])
-            for rank, where in enumerate(wheres, 1):
-                self._seen(rank, where)
-        self._pending = None  # the next update: see _update
+        state = self._ray.put((values, buffer_arrays(setup.net.layers),
+                               setup.optimizer.state_dict(params)))
+        wheres = self._ray.get([w.load.remote(self._shared, state) for w in self._workers])
+        for rank, where in enumerate(wheres):
+            self._seen(rank, where)
+        self._pending = None  # (lr, batch size, gradient references): the next update
 
     def _step(self, setup, rows):
         size = len(rows)
         shards = split_rows(rows, self.workers)
-        lr, previous, refs, shares = self._update()
-        calls = [worker.step.options(num_returns=2).remote(
-            self._shared, shards[rank] if rank < len(shards) else None, size, lr, previous,
-            *refs) for rank, worker in enumerate(self._workers, 1)]
-        own, info = self._local.step(self._shared, shards[0], size, lr, previous, *shares)
-        refs = [self._ray.put(own)] if self._workers else []  # before the next step's overwrite
+        calls = self._submit(shards, size, self._pending)
         try:
-            results = [info] + self._ray.get([info for _, info in calls])
+            results = self._ray.get([info for _, info in calls])
         except runtime.lost() as error:
-            results = [info] + self._recover(error, calls, shards, size)
-        value, hits = info[2], 0  # the penalty, the same on every replica
+            results = self._recover(error, calls, shards, size)
+        value, hits = results[0][2], 0  # the penalty, the same on every replica
         for shard, (v, h, _, _, _) in zip(shards, results):
             value += v * (len(shard) / size)
             hits += h
         self.profile["compute"] += sum(compute for _, _, _, compute, _ in results)
-        self.profile["update"] += info[4]
+        self.profile["update"] += results[0][4]
         # The replicas apply it as the next step begins (or the epoch ends), at the learning
         # rate of this moment: before the callbacks, as in the fit loop; not if it diverged.
-        refs += [grad for grad, _ in calls[:len(shards) - 1]]
-        self._pending = (setup.optimizer.lr, size, own, refs) if np.isfinite(value) else None
+        self._pending = (setup.optimizer.lr, size, [grad for grad, _ in calls[:len(shards)]]) \
+            if np.isfinite(value) else None
         return value, hits
 
-    def _update(self):
-        """The last step's update: (learning rate, batch size, the gradients' references
-        for the actors, the gradients for the driver's replica: its own, then the actors')."""
-        if self._pending is None:
-            return 0.0, 0, (), ()
-        lr, size, own, refs = self._pending
-        # A lost machine's gradients raise here, and the epoch runs again.
-        return lr, size, refs, [own] + self._ray.get(refs[1:])
+    def _submit(self, shards, size, update):
+        """Every worker: apply ``update``, then compute the weighted gradient of its shard."""
+        lr, previous, grads = update or (0.0, 0, ())
+        return [worker.step.options(num_returns=2).remote(
+            self._shared, shards[rank] if rank < len(shards) else None, size, lr, previous,
+            *grads) for rank, worker in enumerate(self._workers)]
 
     def _recover(self, error, calls, shards, size):
-        """Actors died during this step: give their restarted replicas the driver replica's
-        state (the weights after the last update) and run their shards again."""
-        ray, redo = self._ray, []
-        for i, (_, info) in enumerate(calls):
+        """Workers died during this step: give their restarted replicas the state of one
+        that finished it (the weights after the last update) and run their shards again.
+        Training goes on from the current weights; when no replica finished the step
+        (a lost machine took the gradients with it), the epoch runs again instead."""
+        ray, done = self._ray, []
+        for rank, (_, info) in enumerate(calls):
             try:
                 ray.get(info)
+                done.append(rank)
             except runtime.lost():
-                redo.append(i)
-        for rank, where in enumerate(self._locate(), 1):  # waits for Ray's restarts
+                pass
+        if not done:
+            raise error
+        for rank, where in enumerate(self._locate()):  # waits for Ray's restarts
             self._seen(rank, where)
-        state = ray.put(self._local.state())
-        for i in redo:
-            rank = i + 1
-            self._workers[i].load.remote(self._shared, state)
-            calls[i] = self._workers[i].step.options(num_returns=2).remote(
+        state = self._workers[done[0]].state.remote()
+        redo = [rank for rank in range(len(calls)) if rank not in done]
+        for rank in redo:
+            self._workers[rank].load.remote(self._shared, state)
+            calls[rank] = self._workers[rank].step.options(num_returns=2).remote(
                 self._shared, shards[rank] if rank < len(shards) else None, size, 0.0, 0)
-        runtime.log.warning("DataParallel: replica(s) %s restarted with the driver's current "
-                            "weights", [i + 1 for i in redo])
+        runtime.log.warning("DataParallel: replica(s) %s restarted with the current weights of "
+                            "replica %d", redo, done[0])
         return ray.get([info for _, info in calls])
 
     def _save(self, setup):
-        """Apply the last update on the driver's replica and take its state."""
-        lr, previous, _, shares = self._update()
+        """Apply the last update on one replica and take its state back to the driver."""
+        lr, previous, grads = self._pending or (0.0, 0, ())
         self._pending = None
-        values, buffers, state = self._local.finish(self._shared, lr, previous, *shares)
+        values, buffers, state, where = self._ray.get(
+            self._workers[0].finish.remote(self._shared, lr, previous, *grads))
+        self._seen(0, where)
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
         copy_into(buffer_arrays(setup.net.layers), buffers)
@@ -168,14 +159,14 @@ class ReplicaWorker(Replica):
     """A replica of the network and the optimiser: applies the summed gradients of the
     last step, then computes the weighted gradient of its shard of the next one."""
 
-    def __init__(self, loss, augment, penalty, with_accuracy, optimizer, clip_norm, rank,
-                 threads=1):
-        super().__init__(loss, rank, augment, None, with_accuracy, threads)
+    def __init__(self, loss, rank, augment, penalty, with_accuracy, optimizer, clip_norm):
+        super().__init__(loss, rank, augment, None, with_accuracy)
         self.penalties, self.optimizer, self.clip_norm = penalty, optimizer, clip_norm
 
-    def hold(self, net, X, target):
-        super().hold(net, X, target)
-        self.values = self.flat.adopt(self.params, "value")  # updated in place
+    def attach(self, shared):
+        if self.net is None:
+            super().attach(shared)
+            self.values = self.flat.adopt(self.params, "value")  # updated in place
 
     def load(self, shared, state):
         self.attach(shared)
@@ -202,10 +193,10 @@ class ReplicaWorker(Replica):
                 (value, hits, penalty, self.seconds, update))
 
     def finish(self, shared, lr, previous, *shares):
-        """Apply the last batch's update; the replica's state."""
+        """Apply the last batch's update; the replica's state and location."""
         self.attach(shared)
         self._apply(lr, previous, shares)
-        return self.state()
+        return (*self.state(), self.location)
 
     def state(self):
         """The replica's weights (one vector), buffers and optimiser state."""

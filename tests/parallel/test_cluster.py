@@ -38,8 +38,7 @@ def test_losing_a_node_mid_training_does_not_lose_the_run(ray_cluster):
 
     ray_cluster.add_node(num_cpus=1)  # a CPU for the lost worker, and for later tests
     ray_cluster.wait_for_nodes()
-    # Three replicas: the driver and two actors, which SPREAD puts on two nodes.
-    strategy = cr.parallel.DataParallel(3, address=ray_cluster.address)
+    strategy = cr.parallel.DataParallel(2, address=ray_cluster.address)
     removed = []
 
     class RemoveNode(cr.callbacks.Callback):
@@ -68,5 +67,5 @@ def test_losing_a_node_mid_training_does_not_lose_the_run(ray_cluster):
 
 def test_more_workers_than_the_cluster_has_cpus_is_an_error(ray_cluster):
     X, y = blobs(n=20)
-    with pytest.raises(cr.InvalidValueError, match="needs 8 CPUs"):  # the driver is one
+    with pytest.raises(cr.InvalidValueError, match="needs 9 CPUs"):
         net64().fit(X, y, parallel=cr.parallel.DataParallel(9))
