@@ -14,7 +14,8 @@ never imported by chainrule; a system that is not installed is reported as missi
 Cases (Fashion-MNIST from the Debian package dataset-fashion-mnist, float32, ReLU,
 softmax cross-entropy, Adam 1e-3):
   a  784-256-10, batch 128              b  784-512-256-128-10, batch 128
-  c  the notes' 2-2-2 sigmoid network, 10,000 full-batch SGD steps (time per step)
+  c  the notes' 2-2-2 sigmoid network, 10,000 full-batch SGD steps (time per step;
+     "numpy-loop" is the same step written out in bare NumPy: the floor for an engine)
   d  inference throughput of (a)'s network on the 10,000 test images
   e  (a) with batch 32 and batch 512
 Each line of JSON output is one system and case; "matmul_fraction" is the time the matrix
@@ -284,6 +285,30 @@ def worker_tiny(system, steps=10_000):
         history = net.fit(X, T, loss=cr.SquaredError(), optimizer=cr.SGD(0.5), epochs=steps)
         seconds = time.perf_counter() - start
         return seconds / steps, history["loss"][-1]
+    if system == "numpy-loop":  # the same step written out in NumPy: no layers, no loop
+        from scipy.special import expit
+
+        w1, w2 = np.array(W1), np.array(W2)
+        g1, g2, scaled = np.empty((2, 2)), np.empty((2, 2)), np.empty((2, 2))
+        start = time.perf_counter()
+        for _ in range(steps):
+            x1 = X @ w1.T
+            x1 += 0.35
+            h = expit(x1)
+            x2 = h @ w2.T
+            x2 += 0.60
+            out = expit(x2)
+            diff = out - T
+            loss = float(0.5 * (diff * diff).sum())
+            delta = diff * out * (1.0 - out)
+            np.matmul(delta.T, h, out=g2)
+            delta = (delta @ w2) * h * (1.0 - h)
+            np.matmul(delta.T, X, out=g1)
+            np.multiply(g1, 0.5, out=scaled)
+            w1 -= scaled
+            np.multiply(g2, 0.5, out=scaled)
+            w2 -= scaled
+        return (time.perf_counter() - start) / steps, loss
     if system.startswith("torch"):
         import torch
 
