@@ -438,9 +438,9 @@ class Diagnostics(Callback):
     ``checks`` selects some of :data:`CHECKS`. The epoch checks look at ``sample``
     training examples after epoch 1 and then every ``k`` epochs, the smallest ``k`` for
     which they look at no more than ``budget`` times the examples training sees
-    (``budget=0``: after epoch 1 only). A check counts as looking at no fewer than
-    :data:`CHUNK` examples, since it costs about that much however few there are. ``findings`` lists what was found, in order. A run
-    that ``fit`` restarts (``restarts=``) is one run: nothing is said twice.
+    (``budget=0``: after epoch 1 only); a check counts as no fewer than :data:`CHUNK`
+    examples, which it costs however few there are. ``findings`` lists what was found, in
+    order. A run that ``fit`` restarts (``restarts=``) is one run: nothing is said twice.
     """
 
     def __init__(self, checks=CHECKS, sample=SAMPLE, budget=BUDGET):

@@ -425,7 +425,8 @@ def _diverged(state, value, params, last_good):
         kept = f"the weights after iteration {state.iteration}"
     # Not finite when the step before this epoch made them so (a one-batch epoch has no
     # earlier weights of its own to fall back on).
-    kept += ", which are finite" if finite() else ", which are not finite: build the network again or load a checkpoint"
+    kept += (", which are finite" if finite() else
+             ", which are not finite: build the network again or load a checkpoint")
     opt = state.optimizer
     lr = getattr(opt, "lr", None)
     advice = (f"learning rate {lr:g} is probably too high for {type(opt).__name__}; "
