@@ -24,10 +24,28 @@ def clip_grad_norm(params, max_norm):
         float: the global norm before clipping (useful to log and to choose max_norm).
     """
     max_norm = check_positive("max_norm", max_norm)
-    grads = [p.grad for p in params if p.trainable]
-    total = math.sqrt(sum(float(backend.xp.vdot(g, g)) for g in grads))
-    scale = max_norm / (total + 1e-6)
-    if math.isfinite(total) and scale < 1.0:
-        for g in grads:
-            g *= scale
+    total = math.sqrt(squared_norm(params))
+    scale_grads(params, clip_factor(total, max_norm))
     return total
+
+
+# The three steps of clip_grad_norm, for gradients held in several places (pipeline
+# stages): each sums its squares, one factor is chosen from the total, each scales.
+def squared_norm(params):
+    """The sum of the squares of the trainable gradients."""
+    return sum(float(backend.xp.vdot(p.grad, p.grad)) for p in params if p.trainable)
+
+
+def clip_factor(norm, max_norm):
+    """What clipping to ``max_norm`` multiplies gradients of global ``norm`` by: None when
+    they stay as they are (short enough, or a NaN/inf norm)."""
+    factor = max_norm / (norm + 1e-6)
+    return factor if math.isfinite(norm) and factor < 1.0 else None
+
+
+def scale_grads(params, factor):
+    """Multiply the trainable gradients by ``factor`` (None: leave them)."""
+    if factor is not None:
+        for p in params:
+            if p.trainable:
+                p.grad *= factor

@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import InvalidValueError, ShapeError
 from ..layers import Conv2D
 from ..network import Sequential
+from ..optim.clip import clip_factor, scale_grads, squared_norm
 from ..training import loop
 from . import runtime
 from .base import (Strategy, blank_optimizer, buffer_arrays, copy_into, merge_states,
@@ -168,9 +169,7 @@ class Pipeline(Strategy):
         submitted += finished
         scale = None
         if clip is not None:  # clip_grad_norm with the norm summed over the stages
-            total = math.sqrt(sum(sq for _, sq in ray.get(finished)))
-            if math.isfinite(total) and clip / (total + 1e-6) < 1.0:
-                scale = clip / (total + 1e-6)
+            scale = clip_factor(math.sqrt(sum(sq for _, sq in ray.get(finished))), clip)
         updates = [stage.update.remote(setup.optimizer.lr, scale, *infos) for stage in stages]
         submitted += updates
         results = ray.get(infos + finished)
@@ -373,19 +372,14 @@ class StageActor:
         for term, chosen in self.penalties:
             value += term.value(chosen, batch)
             term.add_grad(chosen, batch)
-        square = sum(float(np.vdot(p.grad, p.grad)) for p in self.params if p.trainable) \
-            if norm else None
-        return value, square
+        return value, squared_norm(self.params) if norm else None
 
     def update(self, lr, scale, *infos):
         """The optimiser step, unless a micro-batch's loss was not finite."""
         if not all(math.isfinite(value) for value, _ in infos):
             return False
         began = time.perf_counter()
-        if scale is not None:
-            for p in self.params:
-                if p.trainable:
-                    p.grad *= scale
+        scale_grads(self.params, scale)
         self.optimizer.lr = lr
         self.optimizer.step(self.params)
         self.seconds["update"] += time.perf_counter() - began
