@@ -239,6 +239,15 @@ class Flat:
         return vector
 
 
+def take_back(optimizer, params, state):
+    """Load the workers' optimiser ``state`` into the driver's ``optimizer``, keeping its
+    learning rate: the callbacks of the epoch's last batch ran after the workers' last
+    update, and a schedule stepped per iteration set the rate of the next one."""
+    lr = optimizer.lr
+    optimizer.load_state_dict(params, state)
+    optimizer.lr = lr
+
+
 def blank_optimizer(optimizer):
     """A copy of ``optimizer`` with its hyper-parameters and no per-parameter state."""
     blank = copy.copy(optimizer)

@@ -11,7 +11,7 @@ import numpy as np
 from ..optim import clip_grad_norm
 from . import runtime
 from .base import (Flat, Replica, Strategy, blank_optimizer, buffer_arrays, copy_into, share,
-                   split_rows)
+                   split_rows, take_back)
 
 
 class DataParallel(Strategy):
@@ -149,7 +149,7 @@ class DataParallel(Strategy):
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
         copy_into(buffer_arrays(setup.net.layers), buffers)
-        setup.optimizer.load_state_dict(params, state)
+        take_back(setup.optimizer, params, state)
 
     def __repr__(self):
         return f"DataParallel(workers={self.workers}, address={self.address!r})"

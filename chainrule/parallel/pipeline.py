@@ -17,7 +17,7 @@ from ..optim.clip import clip_factor, scale_grads, squared_norm
 from ..training import loop
 from . import runtime
 from .base import (Strategy, blank_optimizer, buffer_arrays, copy_into, merge_states,
-                   positive_int, reseed, share, split_rows, split_state)
+                   positive_int, reseed, share, split_rows, split_state, take_back)
 
 
 class Pipeline(Strategy):
@@ -131,8 +131,8 @@ class Pipeline(Strategy):
             copy_into(buffer_arrays(setup.net.layers[lo:hi]), buffers)
             self.profile["compute"] += seconds["compute"]
             self.profile["update"] += seconds["update"]
-        setup.optimizer.load_state_dict(
-            params, merge_states([state for _, _, state, _ in results], self._params))
+        take_back(setup.optimizer, params,
+                  merge_states([state for _, _, state, _ in results], self._params))
 
     def _step(self, setup, rows):
         submitted = []  # every reference of the step, to settle if an actor is lost

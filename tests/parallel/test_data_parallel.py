@@ -104,3 +104,26 @@ def test_batchnorm_statistics_and_dropout_reach_the_driver(ray_cluster, make):
     norm = net.layers[1]
     assert not np.allclose(norm.running_mean, 0) and not np.allclose(norm.running_var, 1)
     assert history["val_accuracy"][-1] > 0.8
+
+
+@pytest.mark.parametrize("make", [lambda: cr.parallel.DataParallel(2),
+                                  lambda: cr.parallel.Pipeline(2)],
+                         ids=["data-parallel", "pipeline"])
+def test_a_learning_rate_changed_after_every_update(ray_cluster, make):
+    # A rate a callback sets must reach the next update: DataParallel's replicas get it
+    # with that update, and when an epoch's last callbacks have run, the driver takes the
+    # optimiser back from the workers without losing it.
+    X, y = blobs()
+    fits = []
+    for parallel in (None, make()):
+        optimizer = cr.SGD(0.2, momentum=0.9)
+        schedule = cr.callbacks.LearningRateScheduler(
+            cr.optim.schedules.get("exponential", optimizer, gamma=0.8), per="iteration")
+        net = net64()
+        history = net.fit(X, y, optimizer=optimizer, epochs=2, batch_size=24, seed=5,
+                          callbacks=[schedule], parallel=parallel)
+        fits.append((net, history))
+    (reference, expected), (net, history) = fits
+    assert history["lr"] == pytest.approx([0.2 * 0.8 ** 9, 0.2 * 0.8 ** 19])
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-12)
+    assert max_difference(net, reference) < 1e-10
