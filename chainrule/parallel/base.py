@@ -40,9 +40,11 @@ class Strategy:
     A synchronous subclass gives ``_start(setup, ray)`` (create the actors: every one in
     ``self._actors``, those Ray restarts also in ``self._workers``), ``_load(setup)`` (the
     driver's weights and optimiser state into the actors, as an epoch begins),
-    ``_step(setup, rows) -> (loss, hits)`` (one weight update from the examples ``rows``,
-    not applied when the loss is not finite) and ``_save(setup)`` (the actors' weights and
-    optimiser state back into the driver's network and optimiser).
+    ``_step(setup, rows, upcoming) -> (loss, hits)`` (one weight update from the examples
+    ``rows``, not applied when the loss is not finite; ``upcoming`` are the next step's
+    examples, None at the epoch's end, for a strategy that submits work ahead) and
+    ``_save(setup)`` (the actors' weights and optimiser state back into the driver's
+    network and optimiser).
 
     After ``fit``, ``history.restarts`` counts the actors Ray restarted during the run,
     and ``strategy.profile`` says where the time went: ``seconds`` of training (the
@@ -144,7 +146,9 @@ class Strategy:
         total, correct = 0.0, 0
         for state.batch, (start, stop) in enumerate(bounds):
             began = time.perf_counter()
-            value, hits = self._step(setup, rows[start:stop])
+            after = state.batch + 1
+            upcoming = rows[slice(*bounds[after])] if after < len(bounds) else None
+            value, hits = self._step(setup, rows[start:stop], upcoming)
             self.profile["seconds"] += time.perf_counter() - began
             self.profile["steps"] += 1
             if not math.isfinite(value):

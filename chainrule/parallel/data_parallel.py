@@ -4,6 +4,7 @@ Seed 000: "the training dataset is split across multiple devices. Each device pr
 a different subset of the data in parallel, computes the gradients, and then aggregates
 the results to update the weights."
 """
+import math
 import time
 
 import numpy as np
@@ -35,10 +36,14 @@ class DataParallel(Strategy):
     with the driver updating, every step moves the weights from the driver to every
     worker and every gradient from the workers to the driver, through one process. With
     replicas, a worker's gradient goes into Ray's object store once and the other
-    workers read it from there (an all-gather); the driver sends only example indices
-    and receives only losses. On this 2-core machine that cuts the time per step spent
-    in Ray by about a third (docs/parallel.md), and the optimiser steps, run by every
-    replica at once, cost no more time than one step on the driver. The price is state on the workers:
+    workers read it from there (an all-gather; a worker keeps its own); the driver sends
+    only example indices and receives only losses. On this 2-core machine that cuts the
+    time per step spent in Ray by about a third (docs/parallel.md), and the optimiser
+    steps, run by every replica at once, cost no more time than one step on the driver.
+    The driver submits each step before it waits for the losses of the one before, so
+    Ray hands a step's gradients to the next step as soon as they exist, without a round
+    trip through the driver's Python; the replicas read those losses themselves and skip
+    the update of a step whose loss is not finite. The price is state on the workers:
     the driver loads its weights and optimiser state into the replicas when an epoch
     begins and takes them back from one replica when it ends, so between epochs
     callbacks, checkpoints and ``resume=`` see the current state. A worker that dies is
@@ -84,41 +89,50 @@ class DataParallel(Strategy):
         wheres = self._ray.get([w.load.remote(self._shared, state) for w in self._workers])
         for rank, where in enumerate(wheres):
             self._seen(rank, where)
-        self._pending = None  # (lr, batch size, gradient references): the next update
+        self._next = None  # the step submitted ahead: (shards, size, calls)
+        self._pending = None  # the update the replicas apply when the epoch ends
 
-    def _step(self, setup, rows):
-        size = len(rows)
-        shards = split_rows(rows, self.workers)
-        calls = self._submit(shards, size, self._pending)
+    def _step(self, setup, rows, upcoming=None):
+        """One update; the step of ``upcoming`` is submitted before this one is waited for,
+        so the workers go from one step to the next without waiting for the driver."""
+        step = self._next or self._submit(rows)
+        lr = setup.optimizer.lr  # this step's, as the fit loop applies it: before the callbacks
+        self._next = None if upcoming is None else self._submit(upcoming, update(lr, step))
         try:
-            results = self._ray.get([info for _, info in calls])
+            results = self._ray.get([info for _, info in step[2]])
         except runtime.lost() as error:
-            results = self._recover(error, calls, shards, size)
-        value, hits = results[0][2], 0  # the penalty, the same on every replica
-        for shard, (v, h, _, _, _) in zip(shards, results):
-            value += v * (len(shard) / size)
-            hits += h
+            results = self._recover(error, step, lr, upcoming)
+        shards = step[0]
+        value, hits = batch_loss(results[:len(shards)]), sum(h for _, h, *_ in results)
         self.profile["compute"] += sum(compute for _, _, _, compute, _ in results)
         self.profile["update"] += results[0][4]
-        # The replicas apply it as the next step begins (or the epoch ends), at the learning
-        # rate of this moment: before the callbacks, as in the fit loop; not if it diverged.
-        self._pending = (setup.optimizer.lr, size, [grad for grad, _ in calls[:len(shards)]]) \
-            if np.isfinite(value) else None
+        # Not applied when it diverged: the fit loop stops before such a step, and so do
+        # the replicas of the step submitted ahead (they read the same losses).
+        self._pending = update(lr, step) if upcoming is None and np.isfinite(value) else None
         return value, hits
 
-    def _submit(self, shards, size, update):
-        """Every worker: apply ``update``, then compute the weighted gradient of its shard."""
-        lr, previous, grads = update or (0.0, 0, ())
-        return [worker.step.options(num_returns=2).remote(
-            self._shared, shards[rank] if rank < len(shards) else None, size, lr, previous,
-            *grads) for rank, worker in enumerate(self._workers)]
+    def _submit(self, rows, last=None):
+        """Every worker: apply the update ``last``, then compute the weighted gradient of
+        its shard of ``rows``. Returns (shards, batch size, each worker's references)."""
+        shards, size = split_rows(rows, self.workers), len(rows)
+        return shards, size, [self._call(rank, shards, size, last)
+                              for rank in range(self.workers)]
 
-    def _recover(self, error, calls, shards, size):
+    def _call(self, rank, shards, size, last):
+        lr, previous, calls = last or (0.0, 0, ())
+        return self._workers[rank].step.options(num_returns=2).remote(
+            self._shared, shards[rank] if rank < len(shards) else None, size, lr, previous,
+            *arguments(calls, rank))
+
+    def _recover(self, error, step, lr, upcoming):
         """Workers died during this step: give their restarted replicas the state of one
         that finished it (the weights after the last update) and run their shards again.
         Training goes on from the current weights; when no replica finished the step
         (a lost machine took the gradients with it), the epoch runs again instead."""
-        ray, done = self._ray, []
+        ray, (shards, size, calls), done = self._ray, step, []
+        if self._next is not None:  # it fails: it needs this step's gradients
+            runtime.settle([info for _, info in self._next[2]])
+            self._next = None
         for rank, (_, info) in enumerate(calls):
             try:
                 ray.get(info)
@@ -133,18 +147,20 @@ class DataParallel(Strategy):
         redo = [rank for rank in range(len(calls)) if rank not in done]
         for rank in redo:
             self._workers[rank].load.remote(self._shared, state)
-            calls[rank] = self._workers[rank].step.options(num_returns=2).remote(
-                self._shared, shards[rank] if rank < len(shards) else None, size, 0.0, 0)
+            calls[rank] = self._call(rank, shards, size, None)
         runtime.log.warning("DataParallel: replica(s) %s restarted with the current weights of "
                             "replica %d", redo, done[0])
-        return ray.get([info for _, info in calls])
+        results = ray.get([info for _, info in calls])
+        if upcoming is not None:
+            self._next = self._submit(upcoming, update(lr, step))
+        return results
 
     def _save(self, setup):
         """Apply the last update on one replica and take its state back to the driver."""
-        lr, previous, grads = self._pending or (0.0, 0, ())
-        self._pending = None
-        values, buffers, state, where = self._ray.get(
-            self._workers[0].finish.remote(self._shared, lr, previous, *grads))
+        lr, previous, calls = self._pending or (0.0, 0, ())
+        self._pending = self._next = None
+        values, buffers, state, where = self._ray.get(self._workers[0].finish.remote(
+            lr, previous, *arguments(calls, 0)))
         self._seen(0, where)
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
@@ -162,11 +178,13 @@ class ReplicaWorker(Replica):
     def __init__(self, loss, rank, augment, penalty, with_accuracy, optimizer, clip_norm):
         super().__init__(loss, rank, augment, None, with_accuracy)
         self.penalties, self.optimizer, self.clip_norm = penalty, optimizer, clip_norm
+        self.loaded = False
 
     def attach(self, shared):
         if self.net is None:
             super().attach(shared)
             self.values = self.flat.adopt(self.params, "value")  # updated in place
+            self.scaled = self.flat.empty()  # this shard's weighted gradient
 
     def load(self, shared, state):
         self.attach(shared)
@@ -174,28 +192,31 @@ class ReplicaWorker(Replica):
         np.copyto(self.values, values)
         copy_into(self.buffers, buffers)
         self.optimizer.load_state_dict(self.params, optimizer)
+        self.own = None  # this replica's share of the last step: none yet
+        self.loaded = True
         return self.location
 
-    def step(self, shared, rows, size, lr, previous, *shares):
-        """Apply the last batch's update, then return (this shard's weighted gradient and
-        running statistics, (loss, hits, penalty, compute seconds, update seconds))."""
-        self.attach(shared)
+    def step(self, shared, rows, size, lr, previous, *last):
+        """Apply the last batch's update (see :func:`arguments`), then return (this shard's
+        weighted gradient and running statistics, (weighted loss, hits, penalty, compute
+        seconds, update seconds))."""
         began = time.perf_counter()
-        self._apply(lr, previous, shares)
-        update = time.perf_counter() - began
+        if last and not math.isfinite(batch_loss(last[1::2])):
+            return None, (math.nan, 0, 0.0, 0.0, 0.0)  # the driver stops at that step
+        self._apply(lr, previous, last[0::2])
+        seconds = time.perf_counter() - began
         penalty = sum(term.value(term.select(self.net), size) for term in self.penalties or ())
         if rows is None:  # a batch smaller than the number of workers
-            return None, (0.0, 0, penalty, 0.0, update)
+            return None, (0.0, 0, penalty, 0.0, seconds)
         value, hits = self.gradients(rows)
         weight = len(rows) / size
-        self.grad *= weight
-        return ((self.grad, [buf * weight for buf in self.buffers]),
-                (value, hits, penalty, self.seconds, update))
+        np.multiply(self.grad, weight, out=self.scaled)
+        self.own = self.scaled, [buf * weight for buf in self.buffers]
+        return self.own, (value * weight, hits, penalty, self.seconds, seconds)
 
-    def finish(self, shared, lr, previous, *shares):
+    def finish(self, lr, previous, *last):
         """Apply the last batch's update; the replica's state and location."""
-        self.attach(shared)
-        self._apply(lr, previous, shares)
+        self._apply(lr, previous, last[0::2])
         return (*self.state(), self.location)
 
     def state(self):
@@ -203,11 +224,19 @@ class ReplicaWorker(Replica):
         return self.values, self.buffers, self.optimizer.state_dict(self.params)
 
     def _apply(self, lr, size, shares):
-        """The fit loop's update from the workers' (gradient, buffers) of a batch of ``size``."""
+        """The fit loop's update from the workers' (gradient, buffers) of a batch of
+        ``size``, in rank order; None stands for this replica's own, which it kept."""
+        if not self.loaded:  # a new process, whose weights are the net's first ones
+            raise runtime.ActorRestarted(f"replica {self.rank} was restarted by Ray and has "
+                                         f"not been given the current weights")
         if not shares:
             return
-        np.copyto(self.grad, shares[0][0])  # p.grad are views of self.grad
-        for grad, _ in shares[1:]:
+        shares = [self.own if share is None else share for share in shares]
+        if len(shares) == 1:
+            np.copyto(self.grad, shares[0][0])  # p.grad are views of self.grad
+        else:  # as many additions as copying the first and adding the others
+            np.add(shares[0][0], shares[1][0], out=self.grad)
+        for grad, _ in shares[2:]:
             self.grad += grad
         for i, buf in enumerate(self.buffers):  # running statistics: the weighted mean
             np.copyto(buf, shares[0][1][i])
@@ -219,3 +248,27 @@ class ReplicaWorker(Replica):
             clip_grad_norm(self.params, self.clip_norm)
         self.optimizer.lr = lr
         self.optimizer.step(self.params)
+
+
+def update(lr, step):
+    """The update of a submitted ``step`` at learning rate ``lr``: (lr, batch size, the
+    references returned by the workers that had a shard of it)."""
+    shards, size, calls = step
+    return lr, size, calls[:len(shards)]
+
+
+def arguments(calls, rank):
+    """What worker ``rank`` is sent to apply the update of ``calls``: each worker's
+    gradient and loss references, in rank order. Its own gradient is None: it kept it,
+    so it does not read it back from the object store."""
+    return [ref for k, (grad, info) in enumerate(calls)
+            for ref in (None if k == rank else grad, info)]
+
+
+def batch_loss(infos):
+    """A batch's loss from its workers' (weighted loss, hits, penalty, ...): the same
+    sum, in the same order, on the driver and on every replica."""
+    value = infos[0][2]  # the penalty, the same on every replica
+    for info in infos:
+        value += info[0]
+    return value

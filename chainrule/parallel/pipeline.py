@@ -134,7 +134,7 @@ class Pipeline(Strategy):
         take_back(setup.optimizer, params,
                   merge_states([state for _, _, state, _ in results], self._params))
 
-    def _step(self, setup, rows):
+    def _step(self, setup, rows, upcoming=None):
         submitted = []  # every reference of the step, to settle if an actor is lost
         try:
             return self._schedule(setup, rows, submitted)

@@ -99,10 +99,15 @@ def actor_class(cls, cpus=1, restarts=MAX_RESTARTS, retries=0):
                                    scheduling_strategy="SPREAD")
 
 
+class ActorRestarted(RuntimeError):
+    """Raised by an actor that Ray restarted when it is asked to work before the driver
+    gave it back the state it lost (weights, optimiser): a lost actor, to the driver."""
+
+
 def lost():
     """The exceptions of a lost actor or object (its process or machine died)."""
     exceptions = require_ray().exceptions
-    return exceptions.RayActorError, exceptions.ObjectLostError
+    return exceptions.RayActorError, exceptions.ObjectLostError, ActorRestarted
 
 
 def settle(refs, timeout=10.0):

@@ -127,3 +127,42 @@ def test_a_learning_rate_changed_after_every_update(ray_cluster, make):
     assert history["lr"] == pytest.approx([0.2 * 0.8 ** 9, 0.2 * 0.8 ** 19])
     np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-12)
     assert max_difference(net, reference) < 1e-10
+
+
+def test_a_diverged_step_is_not_applied(ray_cluster):
+    # Each step multiplies the weight by about -200, so the squared error overflows to inf
+    # mid-epoch while the weights are still finite. The fit loop stops before applying
+    # that step; so must the replicas, which by then run the next step already.
+    X = 10.0 + np.random.default_rng(0).random((40, 1))
+    y = np.zeros((40, 1))
+    fits = []
+    for parallel in (None, cr.parallel.DataParallel(2)):
+        net = cr.mlp([1, 1], output="identity", dtype="float64", seed=0)
+        with pytest.warns(cr.DivergenceWarning) as caught:
+            history = net.fit(X, y, loss="squared_error", optimizer=cr.SGD(1.0), epochs=50,
+                              batch_size=4, seed=0, parallel=parallel)
+        message, = [str(w.message) for w in caught if w.category is cr.DivergenceWarning]
+        fits.append((net, history, message))
+    (single, expected, message), (net, history, got) = fits
+    assert history.stop_reason == expected.stop_reason == "diverged"
+    assert 1 < history.epochs < 50 and history.iterations == expected.iterations
+    assert got == message and "which are finite" in message
+    for p, q in zip(net.parameters(), single.parameters()):
+        np.testing.assert_allclose(p.value, q.value, rtol=1e-9)
+
+
+def test_a_restarted_replica_refuses_to_step_until_it_is_loaded(ray_cluster):
+    # A process Ray restarted holds the network's first weights, not the current ones: a
+    # step sent to it before the driver loads it must fail as a lost actor, not train on.
+    import ray
+
+    from chainrule.parallel import runtime
+    from chainrule.parallel.data_parallel import ReplicaWorker
+
+    worker = runtime.actor_class(ReplicaWorker).remote(None, 0, None, None, False, cr.SGD(0.1),
+                                                      None)
+    try:
+        with pytest.raises(runtime.lost(), match="replica 0 was restarted by Ray"):
+            ray.get(worker.step.remote(None, np.arange(4), 4, 0.1, 0))
+    finally:
+        runtime.kill([worker])
