@@ -7,8 +7,10 @@ class Parameter:
 
     ``value`` is updated in place by optimisers; ``grad`` is overwritten by each
     backward pass (never accumulated, so there is no ``zero_grad``). A parameter
-    with ``trainable=False`` (the frozen biases of the notes' 2-2-2 example) still
-    gets its gradient, for traces, but every optimiser skips it. ``decay`` says
+    with ``trainable=False`` (the frozen biases of the notes' 2-2-2 example) is
+    skipped by every optimiser. Its gradient is still computed by a backward pass, for
+    traces and gradient checks, but not during ``fit``, where nothing reads it: there
+    it reads as zero (``Layer.frozen_gradients``). ``decay`` says
     whether weight penalties (L2) apply: weights yes, biases no.
     """
 

@@ -22,7 +22,14 @@ class Layer:
     statistics): arrays no optimiser touches but a model file must keep, because
     evaluation depends on them. Each buffer is the layer attribute of the same name,
     and ``set_buffer`` replaces it (loading a file, converting the dtype).
+
+    ``frozen_gradients`` says whether ``backward`` also computes the gradients of the
+    layer's frozen parameters (``trainable=False``), which no optimiser reads: traces
+    and gradient checks show them. ``fit`` turns it off while it trains (see
+    :func:`frozen_gradients`).
     """
+
+    frozen_gradients = True
 
     def forward(self, x, training=False):
         raise NotImplementedError
@@ -96,3 +103,25 @@ def explicit_values(owner, name, value, shape, dtype, layout=""):
     if not np.all(np.isfinite(arr)):
         raise InvalidValueError(f"{owner}: {name} contains NaN or inf")
     return backend.asarray(arr, dtype)
+
+
+@contextlib.contextmanager
+def frozen_gradients(layers, compute):
+    """Within the block, ``layers`` compute the gradients of their frozen parameters
+    (``compute=True``) or skip them. Skipped ones read as zero, not as a stale value."""
+    layers = list(layers)
+    before = [vars(layer).get("frozen_gradients") for layer in layers]  # None: the default
+    for layer in layers:
+        layer.frozen_gradients = compute
+        if not compute:
+            for p in layer.parameters():
+                if not p.trainable:
+                    p.grad[...] = 0
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, before):
+            if value is None:
+                del layer.frozen_gradients
+            else:
+                layer.frozen_gradients = value

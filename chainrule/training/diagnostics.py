@@ -39,6 +39,7 @@ import numpy as np
 from .. import backend, losses as losses_
 from ..errors import InvalidValueError
 from ..layers import Conv2D, Dense, ReLU, Sigmoid, Softmax, Tanh
+from ..layers.base import frozen_gradients
 from ..optim import SGD, AdaGrad, Adam, RMSProp
 from .callbacks.base import Callback
 
@@ -250,24 +251,26 @@ def _probe(net, loss, X, target):
     sums = [np.zeros(layer.weight.value.shape) for _, _, layer in layers]
     stats = {}  # layer index -> [number, kind, units, saturated count, values, ever positive]
     try:
-        for start in range(0, len(X), CHUNK):
-            x, t = X[start:start + CHUNK], target[start:start + CHUNK]
-            number = 0
-            for i, layer in enumerate(net.layers):
-                x = layer.forward(x, False)
-                if isinstance(layer, (Dense, Conv2D)):
-                    number += 1
-                if i < last and type(layer) in (Sigmoid, Tanh, ReLU):
-                    _count(stats, i, number, layer, x)
-            head = net.layers[-1]
-            if loss.fuses_with is not None and type(head) is loss.fuses_with:
-                loss.fused_forward(head.logits, x, t)
-                net.backward(loss.fused_backward(), start=len(net.layers) - 1, input_grad=False)
-            else:
-                loss._forward(x, t)
-                net.backward(loss.backward(), input_grad=False)
-            for total, (_, _, layer) in zip(sums, layers):
-                total += backend.to_numpy(layer.weight.grad) * (len(t) / len(X))
+        with frozen_gradients(net.layers, True):  # a frozen weight's gradient size too
+            for start in range(0, len(X), CHUNK):
+                x, t = X[start:start + CHUNK], target[start:start + CHUNK]
+                number = 0
+                for i, layer in enumerate(net.layers):
+                    x = layer.forward(x, False)
+                    if isinstance(layer, (Dense, Conv2D)):
+                        number += 1
+                    if i < last and type(layer) in (Sigmoid, Tanh, ReLU):
+                        _count(stats, i, number, layer, x)
+                head = net.layers[-1]
+                if loss.fuses_with is not None and type(head) is loss.fuses_with:
+                    loss.fused_forward(head.logits, x, t)
+                    net.backward(loss.fused_backward(), start=len(net.layers) - 1,
+                                 input_grad=False)
+                else:
+                    loss._forward(x, t)
+                    net.backward(loss.backward(), input_grad=False)
+                for total, (_, _, layer) in zip(sums, layers):
+                    total += backend.to_numpy(layer.weight.grad) * (len(t) / len(X))
     finally:
         for p, grad in zip(params, saved):
             p.grad[...] = grad

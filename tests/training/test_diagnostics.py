@@ -135,9 +135,12 @@ def test_dead_relus():
     assert "lower the learning rate (it is 0.5)" in message and "leaky_relu" in message
 
 
-def test_vanishing_gradients_in_a_deep_sigmoid_network():
+@pytest.mark.parametrize("frozen", [False, True], ids=["trained", "first-layer-frozen"])
+def test_vanishing_gradients_in_a_deep_sigmoid_network(frozen):
+    # fit computes no gradient for a frozen weight; the check computes it all the same.
     X, y = spirals(k=2)
     net = cr.mlp([2, 16, 16, 16, 16, 2], activation="sigmoid", seed=0)
+    net.layers[0].weight.trainable = not frozen
     found, _ = fit_and_catch(net, X, y, optimizer=cr.SGD(0.5))
     assert kinds(found) == ["vanishing_gradients"]
     message = str(found[0].message)

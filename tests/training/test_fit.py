@@ -200,3 +200,35 @@ def test_default_loss_and_optimizer():
     history = net.fit(np.eye(2), np.array([0, 1]), epochs=2)
     assert "accuracy" in history
     assert cr.training.default_loss(net).__class__ is cr.CrossEntropy
+
+
+def test_fit_skips_the_gradients_of_frozen_parameters():
+    # The notes' 2-2-2 network, biases frozen. No optimiser reads a frozen gradient, so fit
+    # does not compute it (it reads as zero while training); the updates are those of a
+    # loop that computes every gradient, and outside fit (traces) they are computed.
+    from chainrule.examples import two_two_two_net
+
+    X, y = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
+    net, reference = two_two_two_net(), two_two_two_net()
+    frozen, seen = [net.layers[0].bias, net.layers[2].bias], []
+
+    class Record(cr.callbacks.Callback):
+        def on_batch_end(self, state):
+            seen.extend(p.grad.copy() for p in frozen)
+
+    net.fit(X, y, loss="squared_error", optimizer=cr.SGD(0.5), epochs=3, callbacks=[Record()])
+    assert len(seen) == 6 and not any(g.any() for g in seen)
+    loss, sgd = cr.SquaredError(), cr.SGD(0.5)
+    target = loss.prepare_target(y, 2, np.float64)
+    for _ in range(3):
+        reference.compute_gradients(loss, X, target)
+        sgd.step(reference.parameters())
+    assert reference.layers[2].bias.grad.any()
+    for a, b in zip(net.parameters(), reference.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
+    fresh = two_two_two_net()
+    fresh.compute_gradients(loss, X, target)
+    out = np.array([0.75136507, 0.772928465])  # the notes' first forward pass
+    np.testing.assert_allclose(fresh.layers[2].bias.grad, (out - y[0]) * out * (1 - out),
+                               rtol=1e-7)
+    assert "frozen_gradients" not in vars(net.layers[0])  # fit put the default back
