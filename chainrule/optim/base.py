@@ -67,6 +67,7 @@ class Optimizer:
         self.state = {}
         self.iterations = 0
         self._work = {}
+        self._views = {}  # (parameter, slot) -> (its value, its view of the work buffer)
         self._key = None  # the last grouping of parameters, see _groups
 
     # ---- the update -------------------------------------------------------------------
@@ -83,14 +84,15 @@ class Optimizer:
 
     def _groups(self, params):
         """(parameter or joined run of them, its state) pairs, cached while nothing moved."""
-        trainable = [p for p in params if p.trainable]
         get = self.state.get
         decays = bool(getattr(self, "weight_decay", 0))
-        held = [x for p in trainable for x in (p, p.value, p.grad, get(p))]
-        if self._key is None or self._key[0] != [decays, *map(id, held)]:
+        ids = [id(x) for p in params if p.trainable for x in (p, p.value, p.grad, get(p))]
+        if self._key is None or self._key[0] != ids or self._key[1] != decays:
+            trainable = [p for p in params if p.trainable]
             groups = self._group(trainable, decays)
             held = [x for p in trainable for x in (p, p.value, p.grad, get(p))]
-            self._key = ([decays, *map(id, held)], held, groups)  # held: ids stay unique
+            self._key = ([id(x) for x in held], decays, groups, held)  # held: ids stay unique
+            self._views.clear()
         return self._key[2]
 
     def _group(self, params, decays):
@@ -157,11 +159,17 @@ class Optimizer:
         ``update`` returns.
         """
         value = p.value
+        seen = self._views.get((p, slot))
+        if seen is not None and seen[0] is value:  # tiny networks: every call counts
+            return seen[1]
         key = (type(value), value.dtype, slot)
         buf = self._work.get(key)
         if buf is None or buf.size < value.size:
             buf = self._work[key] = backend.xp.empty(value.size, dtype=value.dtype)
-        return buf[:value.size].reshape(value.shape)
+            self._views.clear()  # views of the smaller buffer
+        view = buf[:value.size].reshape(value.shape)
+        self._views[p, slot] = (value, view)
+        return view
 
     def l2_gradient(self, p):
         r"""The gradient with the L2 term of coupled weight decay: :math:`g + \lambda w`.
@@ -177,7 +185,7 @@ class Optimizer:
         return g
 
     def __getstate__(self):  # copies and pickles regroup on their first step
-        return {**self.__dict__, "_key": None, "_work": {}}
+        return {**self.__dict__, "_key": None, "_work": {}, "_views": {}}
 
     # ---- hyper-parameters and checkpoints ---------------------------------------------
     @classmethod

@@ -127,3 +127,17 @@ def test_matches_torch():
     follow_torch(cr.SGD(0.05, momentum=0.5, nesterov=True, weight_decay=0.3),
                  lambda q: torch.optim.SGD([q], lr=0.05, momentum=0.5, nesterov=True,
                                            weight_decay=0.3))
+
+
+def test_work_arrays_follow_a_parameter_whose_value_is_replaced():
+    # The optimiser keeps its work views per parameter; a new value (another shape and
+    # dtype, as after astype) must get a view of its own, not the old one.
+    p, opt = cr.Parameter(np.ones(3)), cr.SGD(0.5)
+    p.grad[...] = 1.0
+    opt.step([p])
+    np.testing.assert_array_equal(p.value, [0.5, 0.5, 0.5])
+    p.value = np.ones((2, 2), dtype=np.float32)
+    p.grad = np.full((2, 2), 1.5, dtype=np.float32)
+    opt.step([p])
+    assert p.value.dtype == np.float32
+    np.testing.assert_array_equal(p.value, np.full((2, 2), 0.25, dtype=np.float32))
