@@ -270,7 +270,9 @@ def _epoch(setup, state, X, target):
     # found before the only step: the weights are still those of the epoch's start.
     last_good = _snapshot(setup, params) if len(bounds) > 1 else None
     total, correct = 0.0, 0
-    for state.batch, (xb, tb) in enumerate(_batches(setup, X, target, bounds)):
+    # One batch: the whole set, never shuffled (tiny networks: no generator to run).
+    batches = ((X, target),) if len(bounds) == 1 else _batches(setup, X, target, bounds)
+    for state.batch, (xb, tb) in enumerate(batches):
         if setup.augment is not None:
             xb = setup.augment(xb)
         value, out = net.compute_gradients(loss, xb, tb, setup.penalty)
@@ -367,9 +369,6 @@ def _batches(setup, X, target, bounds):
     """
     order = _epoch_order(setup, len(X), bounds)
     if order is None:
-        if len(bounds) == 1:  # the whole set: no views to make (tiny nets: every call counts)
-            yield X, target
-            return
         for start, stop in bounds:
             yield X[start:stop], target[start:stop]
         return
