@@ -121,7 +121,7 @@ class DataParallel(Strategy):
     def _call(self, rank, shards, size, last):
         lr, previous, calls = last or (0.0, 0, ())
         return self._workers[rank].step.options(num_returns=2).remote(
-            self._shared, shards[rank] if rank < len(shards) else None, size, lr, previous,
+            shards[rank] if rank < len(shards) else None, size, lr, previous,
             *arguments(calls, rank))
 
     def _recover(self, error, step, lr, upcoming):
@@ -196,7 +196,7 @@ class ReplicaWorker(Replica):
         self.loaded = True
         return self.location
 
-    def step(self, shared, rows, size, lr, previous, *last):
+    def step(self, rows, size, lr, previous, *last):
         """Apply the last batch's update (see :func:`arguments`), then return (this shard's
         weighted gradient and running statistics, (weighted loss, hits, penalty, compute
         seconds, update seconds))."""

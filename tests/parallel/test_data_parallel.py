@@ -163,6 +163,6 @@ def test_a_restarted_replica_refuses_to_step_until_it_is_loaded(ray_cluster):
                                                       None)
     try:
         with pytest.raises(runtime.lost(), match="replica 0 was restarted by Ray"):
-            ray.get(worker.step.remote(None, np.arange(4), 4, 0.1, 0))
+            ray.get(worker.step.remote(np.arange(4), 4, 0.1, 0))
     finally:
         runtime.kill([worker])
