@@ -3,7 +3,10 @@
 Every error says what was expected, what was given, and where possible what to do.
 Each class also derives from the built-in exception a Python user would catch
 (``ValueError``, ``TypeError``...), so ``except ValueError`` keeps working.
+Warnings point at the user's line: :func:`user_stacklevel`.
 """
+import os
+import sys
 
 
 class ChainruleError(Exception):
@@ -53,3 +56,13 @@ class NotAvailableError(ChainruleError, RuntimeError):
 def unknown(kind, name, valid):
     """Shorthand: ``raise unknown("activation", name, ACTIVATIONS)``."""
     return UnknownNameError(kind, name, valid)
+
+
+def user_stacklevel():
+    """``stacklevel`` for ``warnings.warn`` naming the first caller outside chainrule (the
+    line calling ``fit``), however deep in chainrule the warning is raised."""
+    root = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level if frame is not None else 1

@@ -29,15 +29,13 @@ and data.
 """
 import logging
 import math
-import os
-import sys
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import backend, losses as losses_
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, user_stacklevel
 from ..layers import Conv2D, Dense, ReLU, Sigmoid, Softmax, Tanh
 from ..layers.base import frozen_gradients
 from ..optim import SGD, AdaGrad, Adam, RMSProp
@@ -95,16 +93,7 @@ class Finding:
     message: str
 
     def warn(self):
-        warnings.warn(DiagnosticWarning(self.message, self.kind), stacklevel=_user_level())
-
-
-def _user_level():
-    """The stacklevel of the first caller outside chainrule (the line calling ``fit``)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
-        frame, level = frame.f_back, level + 1
-    return level if frame is not None else 1
+        warnings.warn(DiagnosticWarning(self.message, self.kind), stacklevel=user_stacklevel())
 
 
 def _g(value):

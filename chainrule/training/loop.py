@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .. import backend, losses as losses_
-from ..errors import InvalidValueError, ShapeError, unknown
+from ..errors import InvalidValueError, ShapeError, unknown, user_stacklevel
 from ..flat import adjacent, in_memory_order, joined
 from ..layers import Sigmoid, Softmax
 from ..layers.base import frozen_gradients
@@ -409,7 +409,7 @@ def _overflowed(state):
                   f"optimiser state of {type(opt).__name__} overflowed to inf, so the weights "
                   f"stopped moving. The inputs are probably far too large: scale them (e.g. "
                   f"chainrule.data.standardize), or lower the learning rate "
-                  f"{getattr(opt, 'lr', 0):g}.", DivergenceWarning, stacklevel=5)
+                  f"{getattr(opt, 'lr', 0):g}.", DivergenceWarning, stacklevel=user_stacklevel())
     state.stop, state.stop_reason = True, "diverged"
     return True
 
@@ -434,6 +434,6 @@ def _diverged(state, value, params, last_good):
               f"try {lr / 10:g}" if lr else "lower the learning rate")
     warnings.warn(f"training stopped: the loss became {value} at epoch {state.epoch + 1}, "
                   f"iteration {state.iteration + 1}; the {advice}, or scale the inputs. The network "
-                  f"keeps {kept}.", DivergenceWarning, stacklevel=4)
+                  f"keeps {kept}.", DivergenceWarning, stacklevel=user_stacklevel())
     state.stop = True
     state.stop_reason = "diverged"

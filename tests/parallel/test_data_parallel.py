@@ -141,8 +141,9 @@ def test_a_diverged_step_is_not_applied(ray_cluster):
         with pytest.warns(cr.DivergenceWarning) as caught:
             history = net.fit(X, y, loss="squared_error", optimizer=cr.SGD(1.0), epochs=50,
                               batch_size=4, seed=0, parallel=parallel)
-        message, = [str(w.message) for w in caught if w.category is cr.DivergenceWarning]
-        fits.append((net, history, message))
+        diverged, = [w for w in caught if w.category is cr.DivergenceWarning]
+        assert diverged.filename == __file__  # the line calling fit
+        fits.append((net, history, str(diverged.message)))
     (single, expected, message), (net, history, got) = fits
     assert history.stop_reason == expected.stop_reason == "diverged"
     assert 1 < history.epochs < 50 and history.iterations == expected.iterations

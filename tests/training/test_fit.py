@@ -232,3 +232,17 @@ def test_fit_skips_the_gradients_of_frozen_parameters():
     np.testing.assert_allclose(fresh.layers[2].bias.grad, (out - y[0]) * out * (1 - out),
                                rtol=1e-7)
     assert "frozen_gradients" not in vars(net.layers[0])  # fit put the default back
+
+
+def test_divergence_warnings_point_at_the_line_calling_fit():
+    # Raised deep inside the loop, they must name the caller's line, not the library's.
+    X, y = regression_data(10)
+    with pytest.warns(cr.DivergenceWarning, match="loss became") as caught:
+        net64().fit(X, y * 1e6, loss="squared_error", optimizer=cr.SGD(1e6), epochs=100)
+    net = cr.mlp([1, 1], output="sigmoid", dtype="float64", seed=0)  # Adam's v overflows
+    with np.errstate(over="ignore"), \
+            pytest.warns(cr.DivergenceWarning, match="overflowed to inf") as overflowed:
+        net.fit(np.array([[1e200], [-1e200]]), np.array([0, 1]), optimizer=cr.Adam(0.1),
+                epochs=5)
+    found = [w for w in [*caught, *overflowed] if w.category is cr.DivergenceWarning]
+    assert len(found) == 2 and all(w.filename == __file__ for w in found)
