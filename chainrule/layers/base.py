@@ -26,7 +26,7 @@ class Layer:
     ``frozen_gradients`` says whether ``backward`` also computes the gradients of the
     layer's frozen parameters (``trainable=False``), which no optimiser reads: traces
     and gradient checks show them. ``fit`` turns it off while it trains (see
-    :func:`frozen_gradients`).
+    :func:`frozen_gradients_in`).
     """
 
     frozen_gradients = True
@@ -106,7 +106,7 @@ def explicit_values(owner, name, value, shape, dtype, layout=""):
 
 
 @contextlib.contextmanager
-def frozen_gradients(layers, compute):
+def frozen_gradients_in(layers, compute):
     """Within the block, ``layers`` compute the gradients of their frozen parameters
     (``compute=True``) or skip them. Skipped ones read as zero, not as a stale value."""
     layers = list(layers)

@@ -87,8 +87,8 @@ class Dense(Layer):
         # dL/dW[j, i] = sum over the batch of delta_j * h_i: one matrix product.
         if self.weight.trainable or self.frozen_gradients:
             backend.xp.matmul(grad_out.T, self._x, out=self.weight.grad)
-        if self.bias.trainable or self.frozen_gradients:  # ndarray.sum, with less overhead
-            backend.xp.add.reduce(grad_out, axis=0, out=self.bias.grad)
+        if self.bias.trainable or self.frozen_gradients:
+            backend.xp.add.reduce(grad_out, axis=0, out=self.bias.grad)  # ndarray.sum, leaner
 
     def parameters(self):
         return [self.weight, self.bias]

@@ -37,7 +37,7 @@ import numpy as np
 from .. import backend, losses as losses_
 from ..errors import InvalidValueError, user_stacklevel
 from ..layers import Conv2D, Dense, ReLU, Sigmoid, Softmax, Tanh
-from ..layers.base import frozen_gradients
+from ..layers.base import frozen_gradients_in
 from ..optim import SGD, AdaGrad, Adam, RMSProp
 from .callbacks.base import Callback
 
@@ -240,7 +240,7 @@ def _probe(net, loss, X, target):
     sums = [np.zeros(layer.weight.value.shape) for _, _, layer in layers]
     stats = {}  # layer index -> [number, kind, units, saturated count, values, ever positive]
     try:
-        with frozen_gradients(net.layers, True):  # a frozen weight's gradient size too
+        with frozen_gradients_in(net.layers, True):  # a frozen weight's gradient size too
             for start in range(0, len(X), CHUNK):
                 x, t = X[start:start + CHUNK], target[start:start + CHUNK]
                 number = 0

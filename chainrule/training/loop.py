@@ -16,7 +16,7 @@ from .. import backend, losses as losses_
 from ..errors import InvalidValueError, ShapeError, unknown, user_stacklevel
 from ..flat import adjacent, in_memory_order, joined
 from ..layers import Sigmoid, Softmax
-from ..layers.base import frozen_gradients
+from ..layers.base import frozen_gradients_in
 from ..optim import SGD, clip_grad_norm
 from .callbacks import TrainingState
 from .diagnostics import with_diagnostics
@@ -215,7 +215,7 @@ def _train(setup, stall_check=None, resume=None):
 
         restore(state, resume)
     try:
-        with frozen_gradients(setup.net.layers, False):  # no optimiser reads them
+        with frozen_gradients_in(setup.net.layers, False):  # no optimiser reads them
             _epochs(setup, state, stall_check)
     except BaseException as error:  # Ctrl-C included: callbacks close bars and files
         for cb in setup.callbacks:

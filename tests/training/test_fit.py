@@ -246,3 +246,27 @@ def test_divergence_warnings_point_at_the_line_calling_fit():
                 epochs=5)
     found = [w for w in [*caught, *overflowed] if w.category is cr.DivergenceWarning]
     assert len(found) == 2 and all(w.filename == __file__ for w in found)
+
+
+def test_a_parameter_unfrozen_during_fit_gets_its_gradient_from_then_on():
+    # Gradual unfreezing, as in fine-tuning: a callback unfreezes the output biases after
+    # epoch 2; fit must compute their gradient from the next step and update them.
+    from chainrule.examples import two_two_two_net
+
+    X, y = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
+    net, reference = two_two_two_net(), two_two_two_net()
+
+    class Unfreeze(cr.callbacks.Callback):
+        def on_epoch_end(self, state):
+            if state.epoch == 2:
+                state.net.layers[2].bias.trainable = True
+
+    net.fit(X, y, loss="squared_error", optimizer=cr.SGD(0.5), epochs=4, callbacks=[Unfreeze()])
+    loss, sgd = cr.SquaredError(), cr.SGD(0.5)
+    for step in range(4):
+        reference.layers[2].bias.trainable = step >= 2
+        reference.compute_gradients(loss, X, loss.prepare_target(y, 2, np.float64))
+        sgd.step(reference.parameters())
+    assert not np.allclose(net.layers[2].bias.value, 0.60)
+    for a, b in zip(net.parameters(), reference.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
