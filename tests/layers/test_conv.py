@@ -102,6 +102,27 @@ def test_backward_params_gives_the_same_parameter_gradients(rng):
         np.testing.assert_allclose(p.grad, w, rtol=1e-13)
 
 
+@pytest.mark.parametrize("frozen", ["weight", "bias"])
+def test_a_frozen_parameter_gets_no_gradient_when_frozen_gradients_are_off(rng, frozen):
+    # fit switches them off: the frozen one keeps its grad (zeroed by fit), the other is
+    # computed as usual, and so is the input's gradient.
+    layer, x = make(CASES[2], rng)
+    g = rng.normal(size=layer.forward(x, training=True).shape)
+    dx = layer.backward(g)
+    want = {p.name: p.grad.copy() for p in layer.parameters()}
+    getattr(layer, frozen).trainable = False
+    for p in layer.parameters():
+        p.grad[...] = 0
+    layer.frozen_gradients = False
+    layer.forward(x, training=True)
+    np.testing.assert_allclose(layer.backward(g), dx, rtol=1e-13)
+    for p in layer.parameters():
+        if p.name == frozen:
+            assert not p.grad.any()
+        else:
+            np.testing.assert_allclose(p.grad, want[p.name], rtol=1e-13)
+
+
 def test_backward_after_an_evaluation_forward(rng):
     """Evaluation keeps no columns; backward rebuilds them and gets the same gradients."""
     layer, x = make(CASES[1], rng)
