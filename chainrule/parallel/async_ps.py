@@ -16,7 +16,7 @@ from ..optim import clip_grad_norm
 from ..training import loop
 from . import runtime
 from .base import (Flat, Replica, Strategy, begin_epoch, blank_optimizer, buffer_arrays,
-                   copy_into, share)
+                   copy_into, share, take_back)
 
 IN_FLIGHT = 2  # batches queued per worker, so none idles while the driver hands out the next
 
@@ -145,7 +145,7 @@ class AsyncParameterServer(Strategy):
         self.profile["update"] += seconds
         copy_into([p.value for p in params], values)
         copy_into(buffer_arrays(setup.net.layers), buffers)
-        setup.optimizer.load_state_dict(params, state)
+        take_back(setup.optimizer, params, state)
 
     def __repr__(self):
         return (f"AsyncParameterServer(workers={self.workers}, "
