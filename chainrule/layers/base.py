@@ -37,6 +37,10 @@ class Layer:
     def backward(self, grad_out):
         raise NotImplementedError
 
+    def needs_gradient(self, p):
+        """Whether ``backward`` computes parameter ``p``'s gradient (see above)."""
+        return p.trainable or self.frozen_gradients
+
     def backward_params(self, grad_out):
         """Store the parameter gradients only: the bottom layer's input needs no gradient.
 
@@ -105,18 +109,25 @@ def explicit_values(owner, name, value, shape, dtype, layout=""):
     return backend.asarray(arr, dtype)
 
 
-@contextlib.contextmanager
-def frozen_gradients_in(layers, compute):
-    """Within the block, ``layers`` compute the gradients of their frozen parameters
-    (``compute=True``) or skip them. Skipped ones read as zero, not as a stale value."""
-    layers = list(layers)
-    before = [vars(layer).get("frozen_gradients") for layer in layers]  # None: the default
+def set_frozen_gradients(layers, compute):
+    """Make ``layers`` compute the gradients of their frozen parameters (``compute=True``)
+    or skip them; skipped ones read as zero, not as a stale value. Returns what each
+    layer had set before (None: the class default)."""
+    before = [vars(layer).get("frozen_gradients") for layer in layers]
     for layer in layers:
         layer.frozen_gradients = compute
         if not compute:
             for p in layer.parameters():
                 if not p.trainable:
                     p.grad[...] = 0
+    return before
+
+
+@contextlib.contextmanager
+def frozen_gradients_in(layers, compute):
+    """:func:`set_frozen_gradients` within the block; the layers' settings come back after."""
+    layers = list(layers)
+    before = set_frozen_gradients(layers, compute)
     try:
         yield
     finally:

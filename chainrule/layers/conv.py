@@ -151,10 +151,10 @@ class Conv2D(Layer):
         # runs them faster with the larger of (out_channels, in_channels*kh*kw) as the rows
         # of the result: 1.6 vs 2.3 ms for LeNet's first layer, 2.7 vs 3.2 ms the other way
         # round for a 1->32 3x3 layer (batch 128, one thread).
-        if self.weight.trainable or self.frozen_gradients:
+        if self.needs_gradient(self.weight):
             dw = (cols @ delta.T).T if cols.shape[0] >= f else delta @ cols.T
             backend.xp.copyto(self.weight.grad, dw.reshape(self.weight.grad.shape))
-        if self.bias.trainable or self.frozen_gradients:
+        if self.needs_gradient(self.bias):
             delta.sum(axis=1, out=self.bias.grad)
         return delta
 

@@ -85,9 +85,9 @@ class Dense(Layer):
 
     def backward_params(self, grad_out):
         # dL/dW[j, i] = sum over the batch of delta_j * h_i: one matrix product.
-        if self.weight.trainable or self.frozen_gradients:
+        if self.needs_gradient(self.weight):
             backend.xp.matmul(grad_out.T, self._x, out=self.weight.grad)
-        if self.bias.trainable or self.frozen_gradients:
+        if self.needs_gradient(self.bias):
             backend.xp.add.reduce(grad_out, axis=0, out=self.bias.grad)  # ndarray.sum, leaner
 
     def parameters(self):

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import backend, flat
 from ..errors import InvalidValueError
+from ..layers.base import set_frozen_gradients
 from ..training import loop
 from . import runtime
 
@@ -328,6 +329,7 @@ class Replica:
         self.params = self.net.parameters()
         self.flat = Flat(self.params)
         self.grad = self.flat.adopt(self.params, "grad")  # the gradients, as one vector
+        set_frozen_gradients(self.net.layers, False)  # as in fit: no optimiser reads them
         self.buffers = buffer_arrays(self.net.layers)
         reseed(self.net.layers + ([self.augment] if self.augment is not None else []), self.rank)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InvalidValueError, ShapeError
 from ..layers import Conv2D
+from ..layers.base import set_frozen_gradients
 from ..network import Sequential
 from ..optim.clip import clip_factor, scale_grads, squared_norm
 from ..training import loop
@@ -272,6 +273,7 @@ class StageActor:
         self.X, self.target = found.get("X"), found.get("target")
         self.net = Sequential(copy.deepcopy(found["layers"]))  # writable copies
         reseed(self.net.layers, self.index)
+        set_frozen_gradients(self.net.layers, False)  # as in fit: no optimiser reads them
         self.params = self.net.parameters()
         self.buffers = buffer_arrays(self.net.layers)
         self.sums = [np.empty_like(p.grad) for p in self.params]

@@ -167,3 +167,45 @@ def test_a_restarted_replica_refuses_to_step_until_it_is_loaded(ray_cluster):
             ray.get(worker.step.remote(np.arange(4), 4, 0.1, 0))
     finally:
         runtime.kill([worker])
+
+
+def frozen_bias_net64():
+    """net64 with the first layer's bias frozen, as the notes' 2-2-2 network, and a stale
+    value in that bias's gradient (what a trace or gradient check leaves behind)."""
+    net = net64()
+    net.layers[0].bias.trainable = False
+    net.layers[0].bias.grad[...] = 7.0
+    return net
+
+
+def test_a_replica_skips_the_gradients_of_frozen_parameters_as_fit_does(ray_cluster):
+    import ray
+    from threadpoolctl import threadpool_limits
+
+    from chainrule.parallel.base import Replica, share
+
+    X, y = blobs()
+    net, loss = frozen_bias_net64(), cr.CrossEntropy()
+    target = loss.prepare_target(y, 3, np.float64)
+    with threadpool_limits(limits=None):  # a replica limits its process's BLAS threads
+        replica = Replica(loss, rank=0)
+    replica.attach(share(ray, net, X, target))
+    rows = np.arange(40)
+    replica.gradients(rows)
+    assert np.all(replica.net.layers[0].bias.grad == 0)  # neither computed nor stale
+    net.compute_gradients(loss, X[rows], target[rows])  # computed where nothing turns it off
+    assert np.abs(net.layers[0].bias.grad).max() > 1e-6
+    np.testing.assert_array_equal(replica.net.layers[0].weight.grad, net.layers[0].weight.grad)
+
+
+@pytest.mark.parametrize("parallel", [lambda: cr.parallel.DataParallel(2),
+                                      lambda: cr.parallel.Pipeline(2, micro_batches=2)],
+                         ids=["data", "pipeline"])
+def test_a_frozen_bias_stays_and_training_equals_one_process(ray_cluster, parallel):
+    X, y = blobs()
+    (reference, _), (net, _) = twin_fits(
+        frozen_bias_net64, parallel(), X=X[:96], y=y[:96], optimizer=OPTIMIZERS["adam"],
+        epochs=2, batch_size=24, seed=5, clip_norm=0.5)
+    assert max_difference(net, reference) < 1e-10
+    start = frozen_bias_net64().layers[0].bias.value
+    np.testing.assert_array_equal(net.layers[0].bias.value, start)
