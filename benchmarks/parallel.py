@@ -11,12 +11,16 @@ epoch after the first (warm-up), in samples per second of the whole epoch.
 
 Per step it reports what the strategy measured (``strategy.profile``): the workers'
 forward/backward time, the optimiser update (driver or server), and the rest, which is
-communication: Ray calls, object-store copies, waiting. From the DataParallel rows it fits
-the scaling model written out in docs/parallel.md and projects 4, 16 and 64 machines on a
-10 Gbit/s network. With ``--repeats R`` the single-process runs and the strategies
-alternate R times and every ratio is to the single-process run of the same repeat (on a
-shared machine, conditions drift between minutes); the medians are printed. With memory on, it also runs one epoch of single-process and of
-DataParallel(2) training in fresh processes and reports the driver's peak memory.
+communication: Ray calls, object-store copies, waiting. After each DataParallel(2) run,
+two bare Ray actors repeat its exchange (the same compute time, gradient-sized arrays, no
+chainrule): the floor that Ray itself puts under DataParallel's communication on this
+machine. From the DataParallel rows it fits the scaling model written out in
+docs/parallel.md and projects 4, 16 and 64 machines on a 10 Gbit/s network. With
+``--repeats R`` the single-process runs and the strategies alternate R times and every
+ratio is to the single-process run of the same repeat (on a shared machine, conditions
+drift between minutes); the medians are printed. With memory on, it also runs one epoch
+of single-process and of DataParallel(2) training in fresh processes and reports the
+driver's peak memory.
 Needs Ray (pip install "chainrule[distributed]") and Fashion-MNIST (see chainrule.data).
 """
 import argparse
@@ -85,6 +89,45 @@ def per_step(strategy, workers):
     return {"wall ms": 1e3 * wall, "compute ms": 1e3 * compute, "update ms": 1e3 * update,
             "communication ms": 1e3 * max(wall - compute - update, 0.0),
             "communication share": communication_share(p, workers)}
+
+
+def ray_floor(ray, n_params, compute_ms, steps=40):
+    """Ray's own cost of DataParallel's exchange, in ms per step, with none of chainrule:
+    two actors that each compute (matrix products) for ``compute_ms``, return a float32
+    array the size of the gradient and receive the other's as the argument of their next
+    call, submitted ahead as DataParallel does. Per-step wall time minus the compute."""
+    import numpy as np
+
+    @ray.remote(num_cpus=1)
+    class Exchange:
+        def __init__(self):
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(1)
+            self.grad = np.ones(n_params, np.float32)
+            self.x, self.w = np.ones((256, 784), np.float32), np.ones((784, 512), np.float32)
+
+        def step(self, seconds, other):
+            if other is not None:
+                self.grad += other  # DataParallel's sum (it counts as update there)
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                self.x @ self.w
+            return self.grad.copy()
+
+    actors = [Exchange.remote() for _ in range(2)]
+    last, warm_up = [None, None], 5
+    for i in range(warm_up + steps):
+        if i == warm_up:
+            ray.get(last)
+            began = time.perf_counter()
+        last = [actor.step.remote(compute_ms / 1e3, last[1 - k])
+                for k, actor in enumerate(actors)]
+    ray.get(last)
+    wall = (time.perf_counter() - began) / steps * 1e3
+    for actor in actors:
+        ray.kill(actor)
+    return wall - compute_ms
 
 
 def scaling_model(rows, n_params):
@@ -201,6 +244,10 @@ def main():
                           f"{result['communication ms']:5.1f} ms communication; communication "
                           f"share {result['communication share']:.0%}; "
                           f"fit {result['fit seconds']:.1f} s")
+                    if (name, w) == ("data", 2):  # the same exchange on bare Ray, right after
+                        result["ray floor ms"] = ray_floor(ray, n_params, result["compute ms"])
+                        print(f"{'  bare Ray, the same exchange and compute':58} "
+                              f"{result['ray floor ms']:5.1f} ms communication per step")
     finally:
         ray.shutdown()
     rows = {key: _median(results) for key, results in runs.items() if key[0] != "single"}
@@ -211,7 +258,9 @@ def main():
             print(f"  {name} x {w}: {row['samples/s']:8.0f} samples/s, {row['ratio']:.2f} x "
                   f"single (ratios {', '.join(f'{r:.2f}' for r in ratios)}), communication "
                   f"{row['communication ms']:.1f} ms/step, share "
-                  f"{row['communication share']:.0%}")
+                  f"{row['communication share']:.0%}" + (
+                      f"; bare Ray's exchange {row['ray floor ms']:.1f} ms/step"
+                      if "ray floor ms" in row else ""))
     if ("data", 1) in rows and ("data", 2) in rows:
         model, projection = scaling_model({1: rows["data", 1], 2: rows["data", 2]}, n_params)
         print("scaling model (DataParallel, ms per step; b = samples per machine, N machines, "
