@@ -255,8 +255,8 @@ def take_back(optimizer, params, state):
 
 def blank_optimizer(optimizer):
     """A copy of ``optimizer`` with its hyper-parameters and no per-parameter state."""
-    blank = copy.copy(optimizer)
-    blank.state, blank._work = {}, {}
+    blank = copy.copy(optimizer)  # a copy has no work buffers (Optimizer.__getstate__)
+    blank.state = {}
     return blank
 
 

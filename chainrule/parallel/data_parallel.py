@@ -97,7 +97,7 @@ class DataParallel(Strategy):
         so the workers go from one step to the next without waiting for the driver."""
         step = self._next or self._submit(rows)
         lr = setup.optimizer.lr  # this step's, as the fit loop applies it: before the callbacks
-        self._next = None if upcoming is None else self._submit(upcoming, update(lr, step))
+        self._next = self._ahead(upcoming, lr, step)
         try:
             results = self._ray.get([info for _, info in step[2]])
         except runtime.lost() as error:
@@ -117,6 +117,10 @@ class DataParallel(Strategy):
         shards, size = split_rows(rows, self.workers), len(rows)
         return shards, size, [self._call(rank, shards, size, last)
                               for rank in range(self.workers)]
+
+    def _ahead(self, upcoming, lr, step):
+        """The step of ``upcoming``, submitted after the update of ``step`` (None: none)."""
+        return None if upcoming is None else self._submit(upcoming, update(lr, step))
 
     def _call(self, rank, shards, size, last):
         lr, previous, calls = last or (0.0, 0, ())
@@ -151,8 +155,7 @@ class DataParallel(Strategy):
         runtime.log.warning("DataParallel: replica(s) %s restarted with the current weights of "
                             "replica %d", redo, done[0])
         results = ray.get([info for _, info in calls])
-        if upcoming is not None:
-            self._next = self._submit(upcoming, update(lr, step))
+        self._next = self._ahead(upcoming, lr, step)
         return results
 
     def _save(self, setup):
