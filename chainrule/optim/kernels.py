@@ -16,7 +16,7 @@ import numpy as np
 from .. import backend
 
 # Below this many numbers NumPy's passes take under about 100 microseconds a step (LeNet-5:
-# 61,706 parameters, 0.04 s an epoch), which does not pay for Numba's start (0.5 s, 120 MB).
+# 61,706 parameters, 0.04 s an epoch), which does not pay for Numba's start (0.6 s, 130 MB).
 MIN_SIZE = 1 << 17
 
 
