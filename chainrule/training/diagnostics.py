@@ -65,6 +65,7 @@ STALL_EPOCHS, STALL_DROP = 5, 0.01  # loss fell by less than 1% over the last 5 
 SAMPLE = 256                # examples the epoch checks look at
 CHUNK = 64                  # rows per forward/backward pass of a check
 INPUT_SAMPLE = 4096         # examples the input check looks at
+STATS_ROWS = 256            # of them at a time (see _column_squares)
 BUDGET = 0.01               # examples checked / examples trained on, after the first epoch
 
 # Where a unit's slope is below SLOPE_FRACTION of its largest: sigmoid s(1-s) < 0.025,
@@ -141,13 +142,30 @@ _STANDARDISE = ("Fix: standardise every feature to mean 0 and standard deviation
                 "by 255.")
 
 
+def _column_squares(a, most):
+    """Per column of the flattened rows of ``a`` (at most ``most`` rows, spread evenly):
+    the sum of squares and the number of non-zero values, in float64, and how many rows.
+
+    A few hundred rows at a time: a float64 copy of the whole sample would be the
+    largest allocation of a fit (54 MB for 4,096 Fashion-MNIST images, against 4 MB
+    for the weights, Adam's state and a batch).
+    """
+    rows = _rows(len(a), most)
+    width = int(np.prod(a.shape[1:], dtype=np.int64))
+    squares, nonzero = np.zeros(width), np.zeros(width, dtype=np.int64)
+    for start in range(0, len(rows), STATS_ROWS):
+        part = a[rows[start:start + STATS_ROWS]].reshape(-1, width).astype(np.float64)
+        nonzero += np.count_nonzero(part, axis=0)
+        part *= part
+        squares += part.sum(axis=0)
+    return squares, nonzero, len(rows)
+
+
 def _unscaled_inputs(X):
-    X = backend.to_numpy(X)
-    rows = _rows(len(X), INPUT_SAMPLE)
-    X = X[rows].reshape(len(rows), -1).astype(np.float64)
-    if not X.size:
+    squares, counts, n = _column_squares(backend.to_numpy(X), INPUT_SAMPLE)
+    if not n or not squares.size:
         return None
-    rms = np.sqrt(np.mean(X * X, axis=0))  # a feature's typical |value|, offset included
+    rms = np.sqrt(squares / n)  # a feature's typical |value|, offset included
     if not np.all(np.isfinite(rms)):
         return None
     large = np.flatnonzero(rms > LARGE_INPUT)
@@ -163,12 +181,10 @@ def _unscaled_inputs(X):
                 f"others. {_STANDARDISE}")
     # Different scales: the typical size of a feature's non-zero values, so that a rarely
     # used pixel (mostly 0) is not taken for a small-scaled feature.
-    nonzero = X != 0
-    counts = nonzero.sum(axis=0)
     used = counts > 0
     if used.sum() < 2:
         return None
-    typical = np.sqrt((X * X).sum(axis=0)[used] / counts[used])
+    typical = np.sqrt(squares[used] / counts[used])
     names = np.flatnonzero(used)
     big, small = int(np.argmax(typical)), int(np.argmin(typical))
     if typical[big] > SCALE_SPREAD * typical[small]:
@@ -187,11 +203,11 @@ def _unscaled_targets(net, loss, target):
         return None
     if net.layers and isinstance(net.layers[-1], (Softmax, Sigmoid)):
         return None
-    t = backend.to_numpy(target)
-    rows = _rows(len(t), INPUT_SAMPLE)
-    t = t[rows].reshape(len(rows), -1).astype(np.float64)
-    rms = np.sqrt(np.mean(t * t, axis=0))
-    if not t.size or not np.all(np.isfinite(rms)) or rms.max() <= LARGE_INPUT:
+    squares, _, n = _column_squares(backend.to_numpy(target), INPUT_SAMPLE)
+    if not n or not squares.size:
+        return None
+    rms = np.sqrt(squares / n)
+    if not np.all(np.isfinite(rms)) or rms.max() <= LARGE_INPUT:
         return None
     return (f"unscaled targets: the values to predict are about {_g(rms.max())}, while a "
             f"network's output starts near 0. The first errors, and with them every "

@@ -69,6 +69,32 @@ def test_unscaled_inputs_large_values():
     assert "feature" in message and "standardize" in message and "Fix:" in message
 
 
+def test_the_input_check_reads_its_sample_a_few_rows_at_a_time():
+    """Its statistics are the whole sample's (closed form), and the check allocates a small
+    part of what a float64 copy of the sample would take (4,096 images: 54 MB)."""
+    import tracemalloc
+
+    from chainrule.training import diagnostics
+
+    rng = np.random.default_rng(0)
+    images = (rng.random((5000, 1, 28, 28)) * (rng.random((5000, 1, 28, 28)) > 0.4) * 255)
+    images = images.astype(np.float32)
+    squares, nonzero, n = diagnostics._column_squares(images, diagnostics.INPUT_SAMPLE)
+    sample = images[diagnostics._rows(5000, diagnostics.INPUT_SAMPLE)].reshape(n, -1)
+    assert n == diagnostics.INPUT_SAMPLE
+    np.testing.assert_allclose(squares, (sample.astype(np.float64) ** 2).sum(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(nonzero, (sample != 0).sum(axis=0))
+    tracemalloc.start()
+    try:
+        found = diagnostics._unscaled_inputs(images)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    largest = np.sqrt((sample.astype(np.float64) ** 2).mean(axis=0)).max()  # about 255 sqrt(0.2)
+    assert f"(about {largest:.2g})" in found
+    assert peak < 8 * 2**20
+
+
 def test_unscaled_inputs_very_different_scales():
     X, y = spirals()
     X = X * np.array([1.0, 1e-4])
