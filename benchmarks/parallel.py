@@ -93,9 +93,10 @@ def per_step(strategy, workers):
 
 def ray_floor(ray, n_params, compute_ms, steps=40):
     """Ray's own cost of DataParallel's exchange, in ms per step, with none of chainrule:
-    two actors that each compute (matrix products) for ``compute_ms``, return a float32
-    array the size of the gradient and receive the other's as the argument of their next
-    call, submitted ahead as DataParallel does. Per-step wall time minus the compute."""
+    two actors that each compute (matrix products) for about ``compute_ms``, return a
+    float32 array the size of the gradient and receive the other's as the argument of their
+    next call, submitted ahead as DataParallel does. Per-step wall time minus the time the
+    actors measured in their products and sums, as DataParallel's profile counts it."""
     import numpy as np
 
     @ray.remote(num_cpus=1)
@@ -105,29 +106,35 @@ def ray_floor(ray, n_params, compute_ms, steps=40):
 
             threadpool_limits(1)
             self.grad = np.ones(n_params, np.float32)
-            self.x, self.w = np.ones((256, 784), np.float32), np.ones((784, 512), np.float32)
+            # small products, so that the last one overshoots the compute time by little
+            self.x, self.w = np.ones((32, 784), np.float32), np.ones((784, 512), np.float32)
 
+        @ray.method(num_returns=2)
         def step(self, seconds, other):
+            began = time.perf_counter()
             if other is not None:
                 self.grad += other  # DataParallel's sum (it counts as update there)
-            end = time.perf_counter() + seconds
-            while time.perf_counter() < end:
+            summed = time.perf_counter()
+            while time.perf_counter() - summed < seconds:
                 self.x @ self.w
-            return self.grad.copy()
+            return self.grad.copy(), (time.perf_counter() - summed, summed - began)
 
     actors = [Exchange.remote() for _ in range(2)]
-    last, warm_up = [None, None], 5
+    last, warm_up, timings = [(None, None)] * 2, 5, []
     for i in range(warm_up + steps):
         if i == warm_up:
-            ray.get(last)
+            ray.get([info for _, info in last])
             began = time.perf_counter()
-        last = [actor.step.remote(compute_ms / 1e3, last[1 - k])
+        last = [actor.step.remote(compute_ms / 1e3, last[1 - k][0])
                 for k, actor in enumerate(actors)]
-    ray.get(last)
-    wall = (time.perf_counter() - began) / steps * 1e3
+        if i >= warm_up:
+            timings.extend(info for _, info in last)
+    ray.get([info for _, info in last])
+    wall = (time.perf_counter() - began) / steps
+    busy = sum(sum(t) for t in ray.get(timings)) / len(timings)  # per actor and step
     for actor in actors:
         ray.kill(actor)
-    return wall - compute_ms
+    return 1e3 * (wall - busy)
 
 
 def scaling_model(rows, n_params):
