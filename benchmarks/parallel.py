@@ -31,7 +31,7 @@ import time
 
 import chainrule as cr
 import chainrule.parallel
-from chainrule.parallel.base import communication_share
+from chainrule.parallel.base import communication_share, pieces
 
 SIZES = [784, 512, 256, 10]
 BATCH = 1024
@@ -94,8 +94,9 @@ def per_step(strategy, workers):
 def ray_floor(ray, n_params, compute_ms, steps=40):
     """Ray's own cost of DataParallel's exchange, in ms per step, with none of chainrule:
     two actors that each compute (matrix products) for about ``compute_ms``, return a
-    float32 array the size of the gradient and receive the other's as the argument of their
-    next call, submitted ahead as DataParallel does. Per-step wall time minus the time the
+    float32 array the size of the gradient, in DataParallel's pieces of at most 1 MB, and
+    receive the other's as the argument of their next call, submitted ahead as DataParallel
+    does. Per-step wall time minus the time the
     actors measured in their products and sums, as DataParallel's profile counts it."""
     import numpy as np
 
@@ -112,12 +113,12 @@ def ray_floor(ray, n_params, compute_ms, steps=40):
         @ray.method(num_returns=2)
         def step(self, seconds, other):
             began = time.perf_counter()
-            if other is not None:
-                self.grad += other  # DataParallel's sum (it counts as update there)
+            for total, part in zip(pieces(self.grad), other or ()):
+                total += part  # DataParallel's sum (it counts as update there)
             summed = time.perf_counter()
             while time.perf_counter() - summed < seconds:
                 self.x @ self.w
-            return self.grad.copy(), (time.perf_counter() - summed, summed - began)
+            return pieces(self.grad.copy()), (time.perf_counter() - summed, summed - began)
 
     actors = [Exchange.remote() for _ in range(2)]
     last, warm_up, timings = [(None, None)] * 2, 5, []

@@ -244,6 +244,18 @@ class Flat:
         return vector
 
 
+def pieces(vector, size=1 << 20):
+    """``vector`` as consecutive views of at most ``size`` bytes, to send through Ray.
+
+    Ray's serializer copies a buffer larger than 1 MB into the object store with six
+    threads it starts for that one copy; on a few busy cores, starting them costs more
+    than the copy (DataParallel(2) on two cores: about 1 ms a step, docs/parallel.md).
+    Buffers of 1 MB or less get one ``memcpy``.
+    """
+    step = max(1, size // vector.itemsize)
+    return [vector[i:i + step] for i in range(0, len(vector), step)]
+
+
 def take_back(optimizer, params, state):
     """Load the workers' optimiser ``state`` into the driver's ``optimizer``, keeping its
     learning rate: the callbacks of the epoch's last batch ran after the workers' last

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..optim import clip_grad_norm
 from . import runtime
-from .base import (Flat, Replica, Strategy, blank_optimizer, buffer_arrays, copy_into, share,
-                   split_rows, take_back)
+from .base import (Flat, Replica, Strategy, blank_optimizer, buffer_arrays, copy_into, pieces,
+                   share, split_rows, take_back)
 
 
 class DataParallel(Strategy):
@@ -188,6 +188,7 @@ class ReplicaWorker(Replica):
             super().attach(shared)
             self.values = self.flat.adopt(self.params, "value")  # updated in place
             self.scaled = self.flat.empty()  # this shard's weighted gradient
+            self.sent, self.sums = pieces(self.scaled), pieces(self.grad)  # views
 
     def load(self, shared, state):
         self.attach(shared)
@@ -214,7 +215,7 @@ class ReplicaWorker(Replica):
         value, hits = self.gradients(rows)
         weight = len(rows) / size
         np.multiply(self.grad, weight, out=self.scaled)
-        self.own = self.scaled, [buf * weight for buf in self.buffers]
+        self.own = self.sent, [buf * weight for buf in self.buffers]
         return self.own, (value * weight, hits, penalty, self.seconds, seconds)
 
     def finish(self, lr, previous, *last):
@@ -235,12 +236,14 @@ class ReplicaWorker(Replica):
         if not shares:
             return
         shares = [self.own if share is None else share for share in shares]
-        if len(shares) == 1:
-            np.copyto(self.grad, shares[0][0])  # p.grad are views of self.grad
-        else:  # as many additions as copying the first and adding the others
-            np.add(shares[0][0], shares[1][0], out=self.grad)
-        for grad, _ in shares[2:]:
-            self.grad += grad
+        for j, total in enumerate(self.sums):  # p.grad are views of self.grad
+            parts = [grad[j] for grad, _ in shares]
+            if len(parts) == 1:
+                np.copyto(total, parts[0])
+            else:  # as many additions as copying the first and adding the others
+                np.add(parts[0], parts[1], out=total)
+            for part in parts[2:]:
+                total += part
         for i, buf in enumerate(self.buffers):  # running statistics: the weighted mean
             np.copyto(buf, shares[0][1][i])
             for _, buffers in shares[1:]:

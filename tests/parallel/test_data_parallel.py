@@ -209,3 +209,40 @@ def test_a_frozen_bias_stays_and_training_equals_one_process(ray_cluster, parall
     assert max_difference(net, reference) < 1e-10
     start = frozen_bias_net64().layers[0].bias.value
     np.testing.assert_array_equal(net.layers[0].bias.value, start)
+
+
+def test_pieces_are_consecutive_views_of_at_most_a_megabyte():
+    from chainrule.parallel.base import pieces
+
+    vector = np.arange(600_000, dtype=np.float32)
+    parts = pieces(vector)
+    assert [len(p) for p in parts] == [262_144, 262_144, 75_712]  # 2**20 bytes / 4
+    assert all(np.shares_memory(p, vector) for p in parts)
+    np.testing.assert_array_equal(np.concatenate(parts), vector)
+    assert [len(p) for p in pieces(np.zeros(300_000))] == [131_072, 131_072, 37_856]
+    assert pieces(np.zeros(0, np.float32)) == []
+
+
+def test_a_replica_sends_its_weighted_gradient_in_pieces_of_at_most_a_megabyte(ray_cluster):
+    # Ray copies a larger buffer with six threads it starts for that copy: slow on few cores.
+    import ray
+    from threadpoolctl import threadpool_limits
+
+    from chainrule.parallel.base import share
+    from chainrule.parallel.data_parallel import ReplicaWorker
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 300)).astype(np.float32), rng.integers(0, 3, 30)
+    net, loss = cr.mlp([300, 1000, 3], seed=1), cr.CrossEntropy()  # 304,003 float32: 1.2 MB
+    target = loss.prepare_target(y, 3, np.float32)
+    params = net.parameters()
+    with threadpool_limits(limits=None):  # a replica limits its process's BLAS threads
+        replica = ReplicaWorker(loss, 0, None, None, False, cr.SGD(0.1), None)
+    values = np.concatenate([p.value.ravel() for p in params])
+    replica.load(share(ray, net, X, target), (values, [], cr.SGD(0.1).state_dict(params)))
+    rows = np.arange(12)
+    (sent, _), _ = replica.step(rows, 30, 0.1, 0)
+    assert len(sent) == 2 and all(piece.nbytes <= 2 ** 20 for piece in sent)
+    net.compute_gradients(loss, X[rows], target[rows])
+    expected = np.concatenate([p.grad.ravel() for p in params]) * np.float32(12 / 30)
+    np.testing.assert_allclose(np.concatenate(sent), expected, rtol=1e-6, atol=1e-9)
