@@ -16,7 +16,7 @@ from ..optim import clip_grad_norm
 from ..training import loop
 from . import runtime
 from .base import (Flat, Replica, Strategy, begin_epoch, blank_optimizer, buffer_arrays,
-                   copy_into, share, take_back)
+                   copy_into, pieces, share, take_back)
 
 IN_FLIGHT = 2  # batches queued per worker, so none idles while the driver hands out the next
 
@@ -166,6 +166,7 @@ class ParameterServer:
         flat = Flat(self.params)
         self.values = flat.adopt(self.params, "value")  # updated in place by the optimiser
         self.grad = flat.adopt(self.params, "grad")
+        self.sent, self.received = pieces(self.values), pieces(self.grad)  # what travels
         self.buffers = buffer_arrays(self.net.layers)
         self.optimizer, self.clip_norm, self.max_staleness = optimizer, clip_norm, max_staleness
         self.version = 0  # updates applied
@@ -185,7 +186,7 @@ class ParameterServer:
         self.optimizer.lr = lr
 
     def pull(self):
-        return self.values, self.buffers, self.version
+        return self.sent, self.buffers, self.version
 
     def push(self, grad, buffers, version):
         """Apply a gradient computed on the weights of update ``version``, unless too stale.
@@ -198,19 +199,19 @@ class ParameterServer:
         if applied:
             began = time.perf_counter()
             copy_into(self.buffers, buffers)
-            np.copyto(self.grad, grad)
+            copy_into(self.received, grad)
             if self.clip_norm is not None:
                 clip_grad_norm(self.params, self.clip_norm)
             self.optimizer.step(self.params)
             self.version += 1
             self.seconds += time.perf_counter() - began
-        return self.values, self.buffers, self.version, staleness, applied
+        return self.sent, self.buffers, self.version, staleness, applied
 
 
 class AsyncWorker(Replica):
     """Computes gradients with the weights it holds, pushes them, keeps the reply."""
 
-    version = None
+    version = values = None
 
     def run(self, shared, server, rows, pull):
         self.attach(shared)
@@ -221,11 +222,15 @@ class AsyncWorker(Replica):
         if not math.isfinite(value):
             return value, hits, 0, False, self.location, self.seconds
         *newest, staleness, applied = ray.get(
-            server.push.remote(self.grad, self.buffers, self.version))
+            server.push.remote(pieces(self.grad), self.buffers, self.version))
         self._use(*newest)
         return value, hits, staleness, applied, self.location, self.seconds
 
     def _use(self, values, buffers, version):
-        self.use(values)
+        """The server's weights, in pieces (base.pieces), into this worker's network."""
+        if self.values is None:
+            self.values = self.flat.empty()
+            self.use(self.values)
+        copy_into(pieces(self.values), values)
         copy_into(self.buffers, buffers)
         self.version = version

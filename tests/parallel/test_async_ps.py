@@ -62,3 +62,23 @@ def test_arguments_are_checked():
         cr.parallel.AsyncParameterServer(2, max_staleness=-1)
     assert repr(cr.parallel.AsyncParameterServer(3, max_staleness=2)) == \
         "AsyncParameterServer(workers=3, max_staleness=2, address=None)"
+
+
+def test_the_server_moves_weights_and_gradients_in_pieces_of_at_most_a_megabyte():
+    # Ray copies a larger buffer with six threads it starts for that copy (base.pieces).
+    from threadpoolctl import threadpool_limits
+
+    from chainrule.parallel.async_ps import ParameterServer
+    from chainrule.parallel.base import pieces
+
+    net = cr.mlp([300, 1000, 3], seed=1)  # 304,003 float32 parameters: 1.2 MB
+    with threadpool_limits(limits=None):  # the server limits its process's BLAS threads
+        server = ParameterServer(net, cr.SGD(0.5), None, None)
+    sent, _, version = server.pull()
+    values = np.concatenate([p.value.ravel() for p in net.parameters()])
+    assert version == 0 and [len(p) for p in sent] == [262_144, 41_859]
+    np.testing.assert_array_equal(np.concatenate(sent), values)
+    grad = np.linspace(-1, 1, len(values), dtype=np.float32)
+    sent, _, version, staleness, applied = server.push(pieces(grad), [], 0)
+    assert (version, staleness, applied) == (1, 0, True)
+    np.testing.assert_array_equal(np.concatenate(sent), values - np.float32(0.5) * grad)
