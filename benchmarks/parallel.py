@@ -96,8 +96,8 @@ def ray_floor(ray, n_params, compute_ms, steps=40):
     two actors that each compute (matrix products) for about ``compute_ms``, return a
     float32 array the size of the gradient, in DataParallel's pieces of at most 1 MB, and
     receive the other's as the argument of their next call, submitted ahead as DataParallel
-    does. Per-step wall time minus the time the
-    actors measured in their products and sums, as DataParallel's profile counts it."""
+    does. Per-step wall time minus the time the actors measured in their products and sums,
+    as DataParallel's profile counts it."""
     import numpy as np
 
     @ray.remote(num_cpus=1)
