@@ -357,14 +357,19 @@ class Replica:
         for p, value in zip(self.params, self.flat.views(vector)):
             p.value = value
 
-    def gradients(self, rows):
-        """Loss, hits and gradients (in each ``p.grad``) of the examples ``rows``."""
+    def examples(self, rows):
+        """The examples ``rows`` (augmented) and their targets."""
         if self.batch is None or len(self.batch) < len(rows):  # reused, as in the fit loop
             self.batch = np.empty((len(rows), *self.X.shape[1:]), dtype=self.X.dtype)
         xb = backend.take_rows(self.X, rows, self.batch[:len(rows)])
-        tb = self.target[rows]
         if self.augment is not None:
             xb = self.augment(xb)
+        return xb, self.target[rows]
+
+    def gradients(self, rows, examples=None):
+        """Loss, hits and gradients (in each ``p.grad``) of the examples ``rows``
+        (``examples``: what :meth:`examples` gave for them, if already gathered)."""
+        xb, tb = self.examples(rows) if examples is None else examples
         began = time.perf_counter()
         value, out = self.net.compute_gradients(self.loss, xb, tb, self.penalty)
         self.seconds = time.perf_counter() - began

@@ -40,14 +40,15 @@ class DataParallel(Strategy):
     only example indices and receives only losses. On this 2-core machine that cuts the
     time per step spent in Ray by about a third (docs/parallel.md), and the optimiser
     steps, run by every replica at once, cost no more time than one step on the driver.
-    The driver submits each step before it waits for the losses of the one before, so
-    Ray hands a step's gradients to the next step as soon as they exist, without a round
-    trip through the driver's Python; the replicas read those losses themselves and skip
-    the update of a step whose loss is not finite. The price is state on the workers:
-    the driver loads its weights and optimiser state into the replicas when an epoch
-    begins and takes them back from one replica when it ends, so between epochs
-    callbacks, checkpoints and ``resume=`` see the current state. A worker that dies is
-    restarted by Ray (``max_restarts``) and given the state of a replica that finished
+    The driver submits each step before it waits for the losses of the one before, with
+    that step's references in a list (:func:`arguments`): a worker starts the next step
+    at once, gathers its examples, then reads the others' gradients as soon as they exist,
+    without a round trip through the driver's Python. The replicas read the losses
+    themselves too and skip the update of a step whose loss is not finite. The price is
+    state on the workers: the driver loads its weights and optimiser state into the replicas
+    when an epoch begins and takes them back from one replica when it ends, so between
+    epochs callbacks, checkpoints and ``resume=`` see the current state. A worker that dies
+    is restarted by Ray (``max_restarts``) and given the state of a replica that finished
     the step, then computes its shard again: training goes on from the current weights,
     which come out the same. (If no replica finished the step, e.g. a lost machine took
     gradients the others needed, the epoch runs again from the driver's state, and its
@@ -126,7 +127,7 @@ class DataParallel(Strategy):
         lr, previous, calls = last or (0.0, 0, ())
         return self._workers[rank].step.options(num_returns=2).remote(
             shards[rank] if rank < len(shards) else None, size, lr, previous,
-            *arguments(calls, rank))
+            arguments(calls, rank))
 
     def _recover(self, error, step, lr, upcoming):
         """Workers died during this step: give their restarted replicas the state of one
@@ -163,7 +164,7 @@ class DataParallel(Strategy):
         lr, previous, calls = self._pending or (0.0, 0, ())
         self._pending = self._next = None
         values, buffers, state, where = self._ray.get(self._workers[0].finish.remote(
-            lr, previous, *arguments(calls, 0)))
+            lr, previous, arguments(calls, 0)))
         self._seen(0, where)
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
@@ -200,10 +201,13 @@ class ReplicaWorker(Replica):
         self.loaded = True
         return self.location
 
-    def step(self, rows, size, lr, previous, *last):
-        """Apply the last batch's update (see :func:`arguments`), then return (this shard's
-        weighted gradient and running statistics, (weighted loss, hits, penalty, compute
-        seconds, update seconds))."""
+    def step(self, rows, size, lr, previous, last=()):
+        """Apply the last batch's update (``last``: see :func:`arguments`), then return
+        (this shard's weighted gradient and running statistics, (weighted loss, hits,
+        penalty, compute seconds, update seconds))."""
+        self._require_load()
+        examples = None if rows is None else self.examples(rows)  # while ``last`` travels
+        last = fetch(last)
         began = time.perf_counter()
         if last and not math.isfinite(batch_loss(last[1::2])):
             return None, (math.nan, 0, 0.0, 0.0, 0.0)  # the driver stops at that step
@@ -212,27 +216,30 @@ class ReplicaWorker(Replica):
         penalty = sum(term.value(term.select(self.net), size) for term in self.penalties or ())
         if rows is None:  # a batch smaller than the number of workers
             return None, (0.0, 0, penalty, 0.0, seconds)
-        value, hits = self.gradients(rows)
+        value, hits = self.gradients(rows, examples)
         weight = len(rows) / size
         np.multiply(self.grad, weight, out=self.scaled)
         self.own = self.sent, [buf * weight for buf in self.buffers]
         return self.own, (value * weight, hits, penalty, self.seconds, seconds)
 
-    def finish(self, lr, previous, *last):
+    def finish(self, lr, previous, last=()):
         """Apply the last batch's update; the replica's state and location."""
-        self._apply(lr, previous, last[0::2])
+        self._require_load()
+        self._apply(lr, previous, fetch(last)[0::2])
         return (*self.state(), self.location)
 
     def state(self):
         """The replica's weights (one vector), buffers and optimiser state."""
         return self.values, self.buffers, self.optimizer.state_dict(self.params)
 
-    def _apply(self, lr, size, shares):
-        """The fit loop's update from the workers' (gradient, buffers) of a batch of
-        ``size``, in rank order; None stands for this replica's own, which it kept."""
+    def _require_load(self):
         if not self.loaded:  # a new process, whose weights are the net's first ones
             raise runtime.ActorRestarted(f"replica {self.rank} was restarted by Ray and has "
                                          f"not been given the current weights")
+
+    def _apply(self, lr, size, shares):
+        """The fit loop's update from the workers' (gradient, buffers) of a batch of
+        ``size``, in rank order; None stands for this replica's own, which it kept."""
         if not shares:
             return
         shares = [self.own if share is None else share for share in shares]
@@ -266,9 +273,20 @@ def update(lr, step):
 def arguments(calls, rank):
     """What worker ``rank`` is sent to apply the update of ``calls``: each worker's
     gradient and loss references, in rank order. Its own gradient is None: it kept it,
-    so it does not read it back from the object store."""
+    so it does not read it back from the object store.
+
+    They travel in a list, not as arguments of their own, so Ray starts the call at once
+    rather than when they exist: the worker gathers its examples while the others'
+    gradients are on their way, then reads them (:func:`fetch`).
+    """
     return [ref for k, (grad, info) in enumerate(calls)
             for ref in (None if k == rank else grad, info)]
+
+
+def fetch(refs):
+    """The objects behind ``refs``, in order; None stays None."""
+    found = iter(runtime.require_ray().get([ref for ref in refs if ref is not None]))
+    return [None if ref is None else next(found) for ref in refs]
 
 
 def batch_loss(infos):

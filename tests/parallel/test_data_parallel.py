@@ -246,3 +246,14 @@ def test_a_replica_sends_its_weighted_gradient_in_pieces_of_at_most_a_megabyte(r
     net.compute_gradients(loss, X[rows], target[rows])
     expected = np.concatenate([p.grad.ravel() for p in params]) * np.float32(12 / 30)
     np.testing.assert_allclose(np.concatenate(sent), expected, rtol=1e-6, atol=1e-9)
+
+
+def test_a_replica_reads_the_references_it_is_sent_in_order_keeping_its_own_none(ray_cluster):
+    import ray
+
+    from chainrule.parallel.data_parallel import arguments, fetch
+
+    calls = [(ray.put(f"grad {k}"), ray.put(f"info {k}")) for k in range(3)]
+    assert fetch(arguments(calls, 1)) == ["grad 0", "info 0", None, "info 1", "grad 2",
+                                          "info 2"]
+    assert fetch(()) == []
