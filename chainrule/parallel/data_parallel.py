@@ -203,15 +203,15 @@ class ReplicaWorker(Replica):
 
     def step(self, rows, size, lr, previous, last=()):
         """Apply the last batch's update (``last``: see :func:`arguments`), then return
-        (this shard's weighted gradient and running statistics, (weighted loss, hits,
-        penalty, compute seconds, update seconds))."""
+        (this shard's share: its weighted gradient, running statistics and info; info),
+        info being (weighted loss, hits, penalty, compute seconds, update seconds)."""
         self._require_load()
         examples = None if rows is None else self.examples(rows)  # while ``last`` travels
-        last = fetch(last)
+        shares = self._shares(last)
         began = time.perf_counter()
-        if last and not math.isfinite(batch_loss(last[1::2])):
+        if shares and not math.isfinite(batch_loss([info for _, _, info in shares])):
             return None, (math.nan, 0, 0.0, 0.0, 0.0)  # the driver stops at that step
-        self._apply(lr, previous, last[0::2])
+        self._apply(lr, previous, shares)
         seconds = time.perf_counter() - began
         penalty = sum(term.value(term.select(self.net), size) for term in self.penalties or ())
         if rows is None:  # a batch smaller than the number of workers
@@ -219,13 +219,14 @@ class ReplicaWorker(Replica):
         value, hits = self.gradients(rows, examples)
         weight = len(rows) / size
         np.multiply(self.grad, weight, out=self.scaled)
-        self.own = self.sent, [buf * weight for buf in self.buffers]
-        return self.own, (value * weight, hits, penalty, self.seconds, seconds)
+        info = (value * weight, hits, penalty, self.seconds, seconds)
+        self.own = self.sent, [buf * weight for buf in self.buffers], info
+        return self.own, info
 
     def finish(self, lr, previous, last=()):
         """Apply the last batch's update; the replica's state and location."""
         self._require_load()
-        self._apply(lr, previous, fetch(last)[0::2])
+        self._apply(lr, previous, self._shares(last))
         return (*self.state(), self.location)
 
     def state(self):
@@ -237,14 +238,18 @@ class ReplicaWorker(Replica):
             raise runtime.ActorRestarted(f"replica {self.rank} was restarted by Ray and has "
                                          f"not been given the current weights")
 
+    def _shares(self, last):
+        """The workers' shares of the last batch, in rank order: the others' read from
+        the object store, this replica's own kept (None in ``last``)."""
+        return [self.own if share is None else share for share in fetch(last)]
+
     def _apply(self, lr, size, shares):
-        """The fit loop's update from the workers' (gradient, buffers) of a batch of
-        ``size``, in rank order; None stands for this replica's own, which it kept."""
+        """The fit loop's update from the workers' (gradient, buffers, info) of a batch
+        of ``size``, in rank order."""
         if not shares:
             return
-        shares = [self.own if share is None else share for share in shares]
         for j, total in enumerate(self.sums):  # p.grad are views of self.grad
-            parts = [grad[j] for grad, _ in shares]
+            parts = [grad[j] for grad, _, _ in shares]
             if len(parts) == 1:
                 np.copyto(total, parts[0])
             else:  # as many additions as copying the first and adding the others
@@ -253,7 +258,7 @@ class ReplicaWorker(Replica):
                 total += part
         for i, buf in enumerate(self.buffers):  # running statistics: the weighted mean
             np.copyto(buf, shares[0][1][i])
-            for _, buffers in shares[1:]:
+            for _, buffers, _ in shares[1:]:
                 buf += buffers[i]
         for term in self.penalties or ():  # as compute_gradients adds them
             term.add_grad(term.select(self.net), size)
@@ -271,16 +276,16 @@ def update(lr, step):
 
 
 def arguments(calls, rank):
-    """What worker ``rank`` is sent to apply the update of ``calls``: each worker's
-    gradient and loss references, in rank order. Its own gradient is None: it kept it,
+    """What worker ``rank`` is sent to apply the update of ``calls``: each worker's share
+    (gradient, running statistics and loss), in rank order. Its own is None: it kept it,
     so it does not read it back from the object store.
 
     They travel in a list, not as arguments of their own, so Ray starts the call at once
     rather than when they exist: the worker gathers its examples while the others'
-    gradients are on their way, then reads them (:func:`fetch`).
+    gradients are on their way, then reads them (:func:`fetch`). The losses travel inside
+    the shares, so a worker reads one object per other worker and none of its own.
     """
-    return [ref for k, (grad, info) in enumerate(calls)
-            for ref in (None if k == rank else grad, info)]
+    return [None if k == rank else share for k, (share, _) in enumerate(calls)]
 
 
 def fetch(refs):

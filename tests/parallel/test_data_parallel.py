@@ -241,19 +241,19 @@ def test_a_replica_sends_its_weighted_gradient_in_pieces_of_at_most_a_megabyte(r
     values = np.concatenate([p.value.ravel() for p in params])
     replica.load(share(ray, net, X, target), (values, [], cr.SGD(0.1).state_dict(params)))
     rows = np.arange(12)
-    (sent, _), _ = replica.step(rows, 30, 0.1, 0)
+    (sent, _, info), _ = replica.step(rows, 30, 0.1, 0)
     assert len(sent) == 2 and all(piece.nbytes <= 2 ** 20 for piece in sent)
-    net.compute_gradients(loss, X[rows], target[rows])
+    value, _ = net.compute_gradients(loss, X[rows], target[rows])
     expected = np.concatenate([p.grad.ravel() for p in params]) * np.float32(12 / 30)
     np.testing.assert_allclose(np.concatenate(sent), expected, rtol=1e-6, atol=1e-9)
+    assert info[0] == pytest.approx(value * 12 / 30, rel=1e-6)  # the others read the loss
 
 
-def test_a_replica_reads_the_references_it_is_sent_in_order_keeping_its_own_none(ray_cluster):
+def test_a_replica_reads_the_others_shares_in_order_keeping_its_own_none(ray_cluster):
     import ray
 
     from chainrule.parallel.data_parallel import arguments, fetch
 
-    calls = [(ray.put(f"grad {k}"), ray.put(f"info {k}")) for k in range(3)]
-    assert fetch(arguments(calls, 1)) == ["grad 0", "info 0", None, "info 1", "grad 2",
-                                          "info 2"]
+    calls = [(ray.put(f"share {k}"), ray.put(f"info {k}")) for k in range(3)]
+    assert fetch(arguments(calls, 1)) == ["share 0", None, "share 2"]
     assert fetch(()) == []
