@@ -19,9 +19,10 @@ from .pipeline import Pipeline
 STRATEGIES = {"data": DataParallel, "async": AsyncParameterServer, "pipeline": Pipeline}
 
 
-def get(name, workers=2, address=None):
+def get(name, workers=2, address=None, **options):
     """A strategy from its CLI name: ``"data"``, ``"async"`` or ``"pipeline"`` (workers are
-    stages there); ``"none"`` or None gives None, single-process training."""
+    stages there), with the strategy's other ``options``; ``"none"`` or None gives None,
+    single-process training."""
     if name in (None, "none"):
         return None
     if name not in STRATEGIES:
@@ -29,8 +30,8 @@ def get(name, workers=2, address=None):
 
         raise unknown("parallel strategy", name, [*STRATEGIES, "none"])
     if name == "pipeline":
-        return Pipeline(stages=workers, address=address)
-    return STRATEGIES[name](workers=workers, address=address)
+        return Pipeline(stages=workers, address=address, **options)
+    return STRATEGIES[name](workers=workers, address=address, **options)
 
 
 __all__ = ["AsyncParameterServer", "DataParallel", "Pipeline", "Strategy", "get"]

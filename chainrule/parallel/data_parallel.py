@@ -9,10 +9,14 @@ import time
 
 import numpy as np
 
+from ..errors import InvalidValueError, unknown
 from ..optim import clip_grad_norm
 from . import runtime
 from .base import (Flat, Replica, Strategy, blank_optimizer, buffer_arrays, copy_into, pieces,
                    share, split_rows, take_back)
+
+EXCHANGES = ("auto", "channels", "object store")
+PATIENCE = 0.25  # seconds a replica waits on a channel before checking that the others live
 
 
 class DataParallel(Strategy):
@@ -35,16 +39,23 @@ class DataParallel(Strategy):
     Why replicas and not the driver applying the update and sending the weights out:
     with the driver updating, every step moves the weights from the driver to every
     worker and every gradient from the workers to the driver, through one process. With
-    replicas, a worker's gradient goes into Ray's object store once and the other
-    workers read it from there (an all-gather; a worker keeps its own); the driver sends
-    only example indices and receives only losses. On this 2-core machine that cuts the
-    time per step spent in Ray by about a third (docs/parallel.md), and the optimiser
-    steps, run by every replica at once, cost no more time than one step on the driver.
-    The driver submits each step before it waits for the losses of the one before, with
-    that step's references in a list (:func:`arguments`): a worker starts the next step
-    at once, gathers its examples, then reads the others' gradients as soon as they exist,
-    without a round trip through the driver's Python. The replicas read the losses
-    themselves too and skip the update of a step whose loss is not finite. The price is
+    replicas, the workers swap their gradients among themselves (an all-gather; a worker
+    keeps its own); the driver sends only example indices and receives only losses, and
+    the optimiser steps, run by every replica at once, cost no more time than one step on
+    the driver. The driver submits each step before it waits for the losses of the one
+    before: a worker starts the next step at once, gathers its examples, then reads the
+    others' gradients as soon as they exist. The replicas read the losses too and skip
+    the update of a step whose loss is not finite.
+
+    How the gradients travel: when all the workers run on one machine, each writes its
+    share into a shared-memory channel of its own that the others read (Ray's
+    ``ray.experimental.channel``, what its compiled graphs use). That costs a third of
+    what Ray's object store costs per step (docs/parallel.md): a channel is written in
+    place, step after step, with none of the store's per-object bookkeeping. Across
+    machines the shares go through the object store (:func:`arguments`), because a
+    channel to another machine can hang Ray itself when its reader dies; so can a
+    channel that waits for a dead process, so a replica waiting on one checks every
+    ``PATIENCE`` seconds that the others are still alive. The price is
     state on the workers: the driver loads its weights and optimiser state into the replicas
     when an epoch begins and takes them back from one replica when it ends, so between
     epochs callbacks, checkpoints and ``resume=`` see the current state. A worker that dies
@@ -66,10 +77,18 @@ class DataParallel(Strategy):
         workers: number of worker actors (one CPU each).
         address: a Ray cluster to join (``"host:port"`` or ``"auto"``); None starts a local
             Ray with ``workers`` CPUs for the fit, or uses the one this process is connected to.
+        exchange: how the replicas swap gradients: ``"auto"`` (channels when all of them run
+            on one machine, else the object store), ``"channels"`` (an error when they do
+            not run on one machine) or ``"object store"``. During and after ``fit``,
+            ``transport`` says which one was used.
     """
 
-    def __init__(self, workers=2, address=None):
+    def __init__(self, workers=2, address=None, exchange="auto"):
         super().__init__(workers, address)
+        if exchange not in EXCHANGES:
+            raise unknown("exchange", exchange, EXCHANGES)
+        self.exchange = exchange
+        self.transport = None  # "channels" or "object store", once the workers are placed
 
     def _start(self, setup, ray):
         self._ray = ray
@@ -79,6 +98,27 @@ class DataParallel(Strategy):
                                        setup.with_accuracy, blank_optimizer(setup.optimizer),
                                        setup.clip_norm) for rank in range(self.workers)]
         self._actors.extend(self._workers)
+        self._wire()
+
+    def _wire(self, resend=()):
+        """Tell the replicas how shares travel (see the class doc): by channel when all of
+        them run on one machine, which is checked again after a restart. ``resend``: the
+        ranks whose last share goes again into their new channel."""
+        ray, workers = self._ray, self._workers
+        self._wired = wheres = self._locate()  # waits for Ray to restart what died
+        for rank, where in enumerate(wheres):
+            self._seen(rank, where)
+        machines = len({node for node, _ in wheres})
+        if self.exchange == "channels" and machines > 1:
+            raise InvalidValueError(
+                f"{self!r}: its workers run on {machines} machines, and channels join workers "
+                f"on one machine only; use exchange='auto' or 'object store'")
+        by_channel = len(workers) > 1 and machines == 1 and self.exchange != "object store"
+        self.transport = "channels" if by_channel else "object store"
+        channels = ray.get([w.channel.remote(self._shared, [o for o in workers if o is not w])
+                            for w in workers]) if by_channel else None
+        ids = [w._actor_id.hex() for w in workers]
+        ray.get([w.wire.remote(channels, ids, rank in resend) for rank, w in enumerate(workers)])
 
     def _load(self, setup):
         params = setup.net.parameters()
@@ -90,6 +130,8 @@ class DataParallel(Strategy):
         wheres = self._ray.get([w.load.remote(self._shared, state) for w in self._workers])
         for rank, where in enumerate(wheres):
             self._seen(rank, where)
+        if wheres != self._wired:  # the epoch runs again after a restart
+            self._wire()
         self._next = None  # the step submitted ahead: (shards, size, calls)
         self._pending = None  # the update the replicas apply when the epoch ends
 
@@ -127,7 +169,12 @@ class DataParallel(Strategy):
         lr, previous, calls = last or (0.0, 0, ())
         return self._workers[rank].step.options(num_returns=2).remote(
             shards[rank] if rank < len(shards) else None, size, lr, previous,
-            arguments(calls, rank))
+            self._senders(calls, rank))
+
+    def _senders(self, calls, rank):
+        """What worker ``rank`` is told about the shares of ``calls``: how many there are
+        when they travel by channel, else their references (:func:`arguments`)."""
+        return len(calls) if self.transport == "channels" else arguments(calls, rank)
 
     def _recover(self, error, step, lr, upcoming):
         """Workers died during this step: give their restarted replicas the state of one
@@ -144,10 +191,11 @@ class DataParallel(Strategy):
                 done.append(rank)
             except runtime.lost():
                 pass
-        if not done:
+        transport = self.transport
+        if done:
+            self._wire(resend=[rank for rank in done if rank < len(shards)])
+        if not done or self.transport != transport:  # the shares of this step are lost
             raise error
-        for rank, where in enumerate(self._locate()):  # waits for Ray's restarts
-            self._seen(rank, where)
         state = self._workers[done[0]].state.remote()
         redo = [rank for rank in range(len(calls)) if rank not in done]
         for rank in redo:
@@ -163,8 +211,11 @@ class DataParallel(Strategy):
         """Apply the last update on one replica and take its state back to the driver."""
         lr, previous, calls = self._pending or (0.0, 0, ())
         self._pending = self._next = None
-        values, buffers, state, where = self._ray.get(self._workers[0].finish.remote(
-            lr, previous, arguments(calls, 0)))
+        # Every replica reads the last shares: they leave the channels empty for what follows.
+        finished = self._ray.get([w.finish.remote(lr, previous, self._senders(calls, rank),
+                                                  report=rank == 0)
+                                  for rank, w in enumerate(self._workers)])
+        values, buffers, state, where = finished[0]
         self._seen(0, where)
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
@@ -172,7 +223,8 @@ class DataParallel(Strategy):
         take_back(setup.optimizer, params, state)
 
     def __repr__(self):
-        return f"DataParallel(workers={self.workers}, address={self.address!r})"
+        exchange = "" if self.exchange == "auto" else f", exchange={self.exchange!r}"
+        return f"DataParallel(workers={self.workers}, address={self.address!r}{exchange})"
 
 
 class ReplicaWorker(Replica):
@@ -183,6 +235,7 @@ class ReplicaWorker(Replica):
         super().__init__(loss, rank, augment, None, with_accuracy)
         self.penalties, self.optimizer, self.clip_norm = penalty, optimizer, clip_norm
         self.loaded = False
+        self.out = self.inputs = None  # channels, when the shares travel by channel
 
     def attach(self, shared):
         if self.net is None:
@@ -190,6 +243,37 @@ class ReplicaWorker(Replica):
             self.values = self.flat.adopt(self.params, "value")  # updated in place
             self.scaled = self.flat.empty()  # this shard's weighted gradient
             self.sent, self.sums = pieces(self.scaled), pieces(self.grad)  # views
+
+    def channel(self, shared, readers):
+        """A new channel for this replica's shares, read by the actors ``readers``, all on
+        this machine."""
+        from ray.experimental.channel.shared_memory_channel import Channel
+
+        self.attach(shared)
+        ray = runtime.require_ray()
+        node = ray.get_runtime_context().get_node_id()
+        size = self.grad.nbytes + sum(b.nbytes for b in self.buffers) + (1 << 16)
+        self.out = Channel(ray.get_runtime_context().current_actor,
+                           [(reader, node) for reader in readers], size)
+        return self.out
+
+    def wire(self, channels, peers, resend=False):
+        """Exchange shares by ``channels`` (every worker's, in rank order; this one's is
+        ``self.out``), or through the object store (None). ``peers``: every worker's actor
+        id, watched while waiting on a channel. ``resend``: write this replica's last share
+        again, into its new channel (after a restart, into which no one read it)."""
+        self.inputs = channels
+        if channels is None:
+            self.out = None
+            return
+        others = [actor for rank, actor in enumerate(peers) if rank != self.rank]
+        self.peers = dict(zip(others, runtime.restarts(others)))
+        for rank, channel in enumerate(channels):
+            if rank != self.rank:
+                channel.ensure_registered_as_reader()
+        self.out.ensure_registered_as_writer()
+        if resend:
+            self._wait(self.out.write, self.own)
 
     def load(self, shared, state):
         self.attach(shared)
@@ -202,9 +286,10 @@ class ReplicaWorker(Replica):
         return self.location
 
     def step(self, rows, size, lr, previous, last=()):
-        """Apply the last batch's update (``last``: see :func:`arguments`), then return
+        """Apply the last batch's update (``last``: see :meth:`_shares`), then return
         (this shard's share: its weighted gradient, running statistics and info; info),
-        info being (weighted loss, hits, penalty, compute seconds, update seconds)."""
+        info being (weighted loss, hits, penalty, compute seconds, update seconds). A share
+        sent by channel is not returned (None)."""
         self._require_load()
         examples = None if rows is None else self.examples(rows)  # while ``last`` travels
         shares = self._shares(last)
@@ -212,6 +297,7 @@ class ReplicaWorker(Replica):
         if shares and not math.isfinite(batch_loss([info for _, _, info in shares])):
             return None, (math.nan, 0, 0.0, 0.0, 0.0)  # the driver stops at that step
         self._apply(lr, previous, shares)
+        del shares  # views of the channels: their writers wait until they are dropped
         seconds = time.perf_counter() - began
         penalty = sum(term.value(term.select(self.net), size) for term in self.penalties or ())
         if rows is None:  # a batch smaller than the number of workers
@@ -221,13 +307,17 @@ class ReplicaWorker(Replica):
         np.multiply(self.grad, weight, out=self.scaled)
         info = (value * weight, hits, penalty, self.seconds, seconds)
         self.own = self.sent, [buf * weight for buf in self.buffers], info
-        return self.own, info
+        if self.out is None:
+            return self.own, info
+        self._wait(self.out.write, self.own)
+        return None, info
 
-    def finish(self, lr, previous, last=()):
-        """Apply the last batch's update; the replica's state and location."""
+    def finish(self, lr, previous, last=(), report=True):
+        """Apply the last batch's update; the replica's state and location (``report``),
+        or only its location."""
         self._require_load()
         self._apply(lr, previous, self._shares(last))
-        return (*self.state(), self.location)
+        return (*self.state(), self.location) if report else self.location
 
     def state(self):
         """The replica's weights (one vector), buffers and optimiser state."""
@@ -239,9 +329,28 @@ class ReplicaWorker(Replica):
                                          f"not been given the current weights")
 
     def _shares(self, last):
-        """The workers' shares of the last batch, in rank order: the others' read from
-        the object store, this replica's own kept (None in ``last``)."""
-        return [self.own if share is None else share for share in fetch(last)]
+        """The workers' shares of the last batch, in rank order, this replica's own kept:
+        read from the channels of the first ``last`` ranks, or from the object store
+        (``last``: references, :func:`arguments`)."""
+        if self.inputs is None:
+            return [self.own if share is None else share for share in fetch(last)]
+        return [self.own if rank == self.rank else self._wait(self.inputs[rank].read)
+                for rank in range(last)]
+
+    def _wait(self, transfer, *value):
+        """``transfer(*value)`` on a channel, checking every ``PATIENCE`` seconds that the
+        other replicas live: a channel does not notice that the process at its other end
+        died."""
+        ray = runtime.require_ray()
+        while True:
+            try:
+                return transfer(*value, timeout=PATIENCE)
+            except ray.exceptions.RayChannelTimeoutError:
+                now = dict(zip(self.peers, runtime.restarts(self.peers)))
+                if now != self.peers:
+                    raise runtime.ActorRestarted(
+                        f"replica {self.rank} lost another replica while waiting for its "
+                        f"gradients (restarts {self.peers} became {now})") from None
 
     def _apply(self, lr, size, shares):
         """The fit loop's update from the workers' (gradient, buffers, info) of a batch

@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.parallel
-from chainrule.errors import NotAvailableError
+from chainrule.errors import InvalidValueError, NotAvailableError, UnknownNameError
 
 from .conftest import blobs, max_difference, net64, twin_fits
 
@@ -150,6 +150,15 @@ def test_a_diverged_step_is_not_applied(ray_cluster):
     assert got == message and "which are finite" in message
     for p, q in zip(net.parameters(), single.parameters()):
         np.testing.assert_allclose(p.value, q.value, rtol=1e-9)
+
+
+def test_channels_are_refused_across_machines(ray_cluster):
+    # This cluster's nodes have one CPU each: the two replicas run on two of them.
+    X, y = blobs()
+    with pytest.raises(InvalidValueError, match="run on 2 machines, and channels join"):
+        net64().fit(X, y, epochs=1, parallel=cr.parallel.DataParallel(2, exchange="channels"))
+    with pytest.raises(UnknownNameError, match="exchange"):
+        cr.parallel.DataParallel(2, exchange="tcp")
 
 
 def test_a_restarted_replica_refuses_to_step_until_it_is_loaded(ray_cluster):
