@@ -1,7 +1,7 @@
 """Parallel training on Ray against single-process training, on one machine.
 
 Usage: python benchmarks/parallel.py [--epochs 3] [--workers 1,2] [--no-memory]
-                                     [--strategies data,async,pipeline] [--repeats 1]
+                                     [--strategies data,data-store,async,pipeline] [--repeats 1]
 
 Fashion-MNIST (60,000 x 784), the network 784-512-256-10 (ReLU, softmax), Adam, batch 1024,
 float32. Single-process training runs with 1 and 2 BLAS threads; each strategy with 1 and
@@ -11,11 +11,14 @@ epoch after the first (warm-up), in samples per second of the whole epoch.
 
 Per step it reports what the strategy measured (``strategy.profile``): the workers'
 forward/backward time, the optimiser update (driver or server), and the rest, which is
-communication: Ray calls, object-store copies, waiting. After each DataParallel(2) run,
-two bare Ray actors repeat its exchange (the same compute time, gradient-sized arrays, no
-chainrule): the floor that Ray itself puts under DataParallel's communication on this
-machine. From the DataParallel rows it fits the scaling model written out in
-docs/parallel.md and projects 4, 16 and 64 machines on a 10 Gbit/s network. With
+communication: Ray calls, channel or object-store copies, waiting. ``data`` is
+DataParallel as users get it (on one machine its replicas swap gradients by channel);
+``data-store`` is DataParallel with ``exchange="object store"``, the way gradients travel
+between machines. After each DataParallel(2) run through the object store, two bare Ray
+actors repeat its exchange (the same compute time, gradient-sized arrays, no chainrule):
+the floor that Ray itself puts under that communication on this machine. From the
+one-worker DataParallel row and the two-worker object-store row it fits the scaling model
+written out in docs/parallel.md and projects 4, 16 and 64 machines on a 10 Gbit/s network. With
 ``--repeats R`` the single-process runs and the strategies alternate R times and every
 ratio is to the single-process run of the same repeat (on a shared machine, conditions
 drift between minutes); the medians are printed. With memory on, it also runs one epoch
@@ -208,7 +211,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--strategies", default="data,async,pipeline")
+    parser.add_argument("--strategies", default="data,data-store,async,pipeline")
     parser.add_argument("--repeats", type=int, default=1,
                         help="alternate single-process and parallel runs; report medians")
     parser.add_argument("--no-memory", action="store_true")
@@ -239,7 +242,10 @@ def main():
                       f"{result['samples/s']:8.0f} samples/s")
             for name in args.strategies.split(","):
                 for w in workers:
-                    strategy = cr.parallel.get(name, workers=w)
+                    if name == "data-store" and w == 1:
+                        continue  # one worker exchanges nothing: the "data" row
+                    strategy = (cr.parallel.DataParallel(w, exchange="object store")
+                                if name == "data-store" else cr.parallel.get(name, workers=w))
                     result = run(X, y, args.epochs, strategy=strategy)
                     result.update(per_step(strategy, w))
                     result["ratio"] = result["samples/s"] / runs["single", w][-1]["samples/s"]
@@ -251,8 +257,10 @@ def main():
                           f"{result['update ms']:4.1f} ms update, "
                           f"{result['communication ms']:5.1f} ms communication; communication "
                           f"share {result['communication share']:.0%}; "
-                          f"fit {result['fit seconds']:.1f} s")
-                    if (name, w) == ("data", 2):  # the same exchange on bare Ray, right after
+                          f"fit {result['fit seconds']:.1f} s"
+                          + (f"; by {strategy.transport}" if name.startswith("data") else ""))
+                    if w == 2 and getattr(strategy, "transport", None) == "object store":
+                        # the same exchange on bare Ray, right after
                         result["ray floor ms"] = ray_floor(ray, n_params, result["compute ms"])
                         print(f"{'  bare Ray, the same exchange and compute':58} "
                               f"{result['ray floor ms']:5.1f} ms communication per step")
@@ -269,8 +277,9 @@ def main():
                   f"{row['communication share']:.0%}" + (
                       f"; bare Ray's exchange {row['ray floor ms']:.1f} ms/step"
                       if "ray floor ms" in row else ""))
-    if ("data", 1) in rows and ("data", 2) in rows:
-        model, projection = scaling_model({1: rows["data", 1], 2: rows["data", 2]}, n_params)
+    two = rows.get(("data-store", 2), rows.get(("data", 2)))  # between machines: the store
+    if ("data", 1) in rows and two is not None:
+        model, projection = scaling_model({1: rows["data", 1], 2: two}, n_params)
         print("scaling model (DataParallel, ms per step; b = samples per machine, N machines, "
               "S = {S:.0f} bytes, BW = 10 Gbit/s):\n  t = c0 + c1 b + (u0 + u1 N) + (o0 + o1 N)"
               " + (N - 1) S / BW\n  c0 = {c0:.2f}, c1 = {c1:.4f}, u0 = {u0:.2f}, u1 = {u1:.2f}, "
