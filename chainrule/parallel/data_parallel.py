@@ -49,21 +49,23 @@ class DataParallel(Strategy):
 
     How the gradients travel: when all the workers run on one machine, each writes its
     share into a shared-memory channel of its own that the others read (Ray's
-    ``ray.experimental.channel``, what its compiled graphs use). That costs a third of
-    what Ray's object store costs per step (docs/parallel.md): a channel is written in
-    place, step after step, with none of the store's per-object bookkeeping. Across
-    machines the shares go through the object store (:func:`arguments`), because a
-    channel to another machine can hang Ray itself when its reader dies; so can a
-    channel that waits for a dead process, so a replica waiting on one checks every
-    ``PATIENCE`` seconds that the others are still alive. The price is
-    state on the workers: the driver loads its weights and optimiser state into the replicas
-    when an epoch begins and takes them back from one replica when it ends, so between
-    epochs callbacks, checkpoints and ``resume=`` see the current state. A worker that dies
-    is restarted by Ray (``max_restarts``) and given the state of a replica that finished
-    the step, then computes its shard again: training goes on from the current weights,
-    which come out the same. (If no replica finished the step, e.g. a lost machine took
-    gradients the others needed, the epoch runs again from the driver's state, and its
-    ``on_batch_end`` callbacks run again.)
+    ``ray.experimental.channel``, what its compiled graphs use). That halves the time a
+    step spends in Ray on this 2-core machine (docs/parallel.md): a channel is written in
+    place, step after step, with none of the object store's per-object bookkeeping. A
+    channel does not notice that the process at its other end died, so a replica waiting
+    on one checks every ``PATIENCE`` seconds that the others are alive. Across machines
+    the shares go through the object store (:func:`arguments`): a channel to another
+    machine can freeze Ray on the reader's machine when the reader dies.
+
+    The price of replicas is state on the workers: the driver loads its weights and
+    optimiser state into the replicas when an epoch begins and takes them back from one
+    replica when it ends, so between epochs callbacks, checkpoints and ``resume=`` see the
+    current state. A worker that dies is restarted by Ray (``max_restarts``) and given the
+    state of a replica that finished the step, then computes its shard again: training
+    goes on from the current weights, which come out the same. (If no replica finished
+    the step, e.g. a lost machine took gradients the others needed, the epoch runs again
+    from the driver's state, on new channels, and its ``on_batch_end`` callbacks run
+    again.)
 
     A step whose loss is not finite is not applied, and training stops there, as in the
     fit loop.
@@ -99,6 +101,7 @@ class DataParallel(Strategy):
                                        setup.clip_norm) for rank in range(self.workers)]
         self._actors.extend(self._workers)
         self._wire()
+        self._clean = True  # the channels are empty: every share written was read
 
     def _wire(self, resend=()):
         """Tell the replicas how shares travel (see the class doc): by channel when all of
@@ -130,8 +133,9 @@ class DataParallel(Strategy):
         wheres = self._ray.get([w.load.remote(self._shared, state) for w in self._workers])
         for rank, where in enumerate(wheres):
             self._seen(rank, where)
-        if wheres != self._wired:  # the epoch runs again after a restart
-            self._wire()
+        if wheres != self._wired or not self._clean:  # the epoch runs again after a failure
+            self._wire()  # new channels: the old ones may hold shares no one will read
+        self._clean = False
         self._next = None  # the step submitted ahead: (shards, size, calls)
         self._pending = None  # the update the replicas apply when the epoch ends
 
@@ -149,9 +153,9 @@ class DataParallel(Strategy):
         value, hits = batch_loss(results[:len(shards)]), sum(h for _, h, *_ in results)
         self.profile["compute"] += sum(compute for _, _, _, compute, _ in results)
         self.profile["update"] += results[0][4]
-        # Not applied when it diverged: the fit loop stops before such a step, and so do
-        # the replicas of the step submitted ahead (they read the same losses).
-        self._pending = update(lr, step) if upcoming is None and np.isfinite(value) else None
+        # The replicas skip a diverged step's update (they read the losses in its shares),
+        # as the fit loop stops before it: in the step submitted ahead, or in finish().
+        self._pending = update(lr, step) if upcoming is None else None
         return value, hits
 
     def _submit(self, rows, last=None):
@@ -216,6 +220,7 @@ class DataParallel(Strategy):
                                                   report=rank == 0)
                                   for rank, w in enumerate(self._workers)])
         values, buffers, state, where = finished[0]
+        self._clean = True
         self._seen(0, where)
         params = setup.net.parameters()
         copy_into([p.value for p in params], Flat(params).views(values))
@@ -294,9 +299,8 @@ class ReplicaWorker(Replica):
         examples = None if rows is None else self.examples(rows)  # while ``last`` travels
         shares = self._shares(last)
         began = time.perf_counter()
-        if shares and not math.isfinite(batch_loss([info for _, _, info in shares])):
+        if not self._update(lr, previous, shares):
             return None, (math.nan, 0, 0.0, 0.0, 0.0)  # the driver stops at that step
-        self._apply(lr, previous, shares)
         del shares  # views of the channels: their writers wait until they are dropped
         seconds = time.perf_counter() - began
         penalty = sum(term.value(term.select(self.net), size) for term in self.penalties or ())
@@ -309,24 +313,30 @@ class ReplicaWorker(Replica):
         self.own = self.sent, [buf * weight for buf in self.buffers], info
         if self.out is None:
             return self.own, info
-        self._wait(self.out.write, self.own)
+        try:
+            self._wait(self.out.write, self.own)
+        except runtime.ActorRestarted:
+            self.loaded = False  # it applied an update the lost replica may not have
+            raise
         return None, info
 
     def finish(self, lr, previous, last=(), report=True):
         """Apply the last batch's update; the replica's state and location (``report``),
         or only its location."""
         self._require_load()
-        self._apply(lr, previous, self._shares(last))
+        self._update(lr, previous, self._shares(last))
         return (*self.state(), self.location) if report else self.location
 
     def state(self):
         """The replica's weights (one vector), buffers and optimiser state."""
+        self._require_load()
         return self.values, self.buffers, self.optimizer.state_dict(self.params)
 
     def _require_load(self):
-        if not self.loaded:  # a new process, whose weights are the net's first ones
-            raise runtime.ActorRestarted(f"replica {self.rank} was restarted by Ray and has "
-                                         f"not been given the current weights")
+        if not self.loaded:  # a new process, or a replica that lost a peer mid-exchange
+            raise runtime.ActorRestarted(f"replica {self.rank} does not hold the current "
+                                         f"weights: it was restarted by Ray, or it lost another "
+                                         f"replica after its last update")
 
     def _shares(self, last):
         """The workers' shares of the last batch, in rank order, this replica's own kept:
@@ -351,6 +361,13 @@ class ReplicaWorker(Replica):
                     raise runtime.ActorRestarted(
                         f"replica {self.rank} lost another replica while waiting for its "
                         f"gradients (restarts {self.peers} became {now})") from None
+
+    def _update(self, lr, size, shares):
+        """Apply the update of ``shares`` unless their loss is not finite; whether it was."""
+        if shares and not math.isfinite(batch_loss([info for _, _, info in shares])):
+            return False
+        self._apply(lr, size, shares)
+        return True
 
     def _apply(self, lr, size, shares):
         """The fit loop's update from the workers' (gradient, buffers, info) of a batch

@@ -172,10 +172,43 @@ def test_a_restarted_replica_refuses_to_step_until_it_is_loaded(ray_cluster):
     worker = runtime.actor_class(ReplicaWorker).remote(None, 0, None, None, False, cr.SGD(0.1),
                                                       None)
     try:
-        with pytest.raises(runtime.lost(), match="replica 0 was restarted by Ray"):
+        with pytest.raises(runtime.lost(), match="replica 0 does not hold the current weights"):
             ray.get(worker.step.remote(np.arange(4), 4, 0.1, 0))
     finally:
         runtime.kill([worker])
+
+
+def test_a_replica_that_loses_a_peer_while_sending_needs_the_drivers_state(ray_cluster,
+                                                                          monkeypatch):
+    # Its update is applied, but the lost peer may not have read the shares it needed for
+    # the same update: its weights must not seed the restarted replica.
+    import ray
+    from threadpoolctl import threadpool_limits
+
+    from chainrule.parallel import runtime
+    from chainrule.parallel.base import share
+    from chainrule.parallel.data_parallel import ReplicaWorker
+
+    X, y = blobs()
+    net, loss = net64(), cr.CrossEntropy()
+    params = net.parameters()
+    with threadpool_limits(limits=None):  # a replica limits its process's BLAS threads
+        replica = ReplicaWorker(loss, 0, None, None, False, cr.SGD(0.1), None)
+    values = np.concatenate([p.value.ravel() for p in params])
+    replica.load(share(ray, net, X, loss.prepare_target(y, 3, np.float64)),
+                 (values, [], cr.SGD(0.1).state_dict(params)))
+    assert replica.state()[0] is replica.values
+
+    class Stuck:  # a channel whose reader died before taking the last share
+        def write(self, value, timeout):
+            raise ray.exceptions.RayChannelTimeoutError("timed out")
+
+    replica.out, replica.inputs, replica.peers = Stuck(), [None, None], {"peer": 0}
+    monkeypatch.setattr(runtime, "restarts", lambda ids: [None])  # Ray restarts the peer
+    with pytest.raises(runtime.ActorRestarted, match="lost another replica"):
+        replica.step(np.arange(8), 8, 0.1, 0, 0)
+    with pytest.raises(runtime.ActorRestarted, match="does not hold the current weights"):
+        replica.state()
 
 
 def frozen_bias_net64():
