@@ -212,7 +212,7 @@ class DataParallel(Strategy):
         return results
 
     def _save(self, setup):
-        """Apply the last update on one replica and take its state back to the driver."""
+        """Apply the last update on every replica and take the state of one back to the driver."""
         lr, previous, calls = self._pending or (0.0, 0, ())
         self._pending = self._next = None
         # Every replica reads the last shares: they leave the channels empty for what follows.

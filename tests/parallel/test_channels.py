@@ -17,13 +17,12 @@ import chainrule as cr
 import chainrule.parallel
 
 from .conftest import blobs, max_difference, net64, twin_fits
+from .test_data_parallel import OPTIMIZERS
 from .test_faults import KillWorker
 
 CHILD = "CHAINRULE_CHANNEL_TESTS"
 in_child = pytest.mark.skipif(os.environ.get(CHILD) != "1",
                               reason="run in a child process by the test above them")
-OPTIMIZERS = {"sgd-momentum": lambda: cr.SGD(0.1, momentum=0.9),
-              "adam": lambda: cr.Adam(0.01)}
 
 
 def test_the_channel_tests_pass_on_a_local_ray():
