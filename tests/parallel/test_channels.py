@@ -7,6 +7,7 @@ their own, in a child process with a local Ray of three CPUs.
 """
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -100,6 +101,31 @@ def test_a_killed_replica_is_noticed_by_the_one_waiting_for_its_gradient(local_r
                       callbacks=[killer], parallel=strategy)
     assert killer.killed is not None and strategy.transport == "channels"
     assert history.restarts == 1 and history.iterations == 20
+    assert max_difference(net, reference) < 1e-10
+
+
+class KillAll(KillWorker):
+    """SIGKILL every worker at once after update ``iteration``: no replica finishes the
+    step, so the epoch runs again from the driver's state."""
+
+    def on_batch_end(self, state):
+        if self.killed is None and state.iteration == self.iteration:
+            self.killed = self.strategy.worker_pids()
+            for pid in self.killed:
+                os.kill(pid, signal.SIGKILL)
+
+
+@in_child
+def test_an_epoch_run_again_after_losing_every_replica_uses_new_channels(local_ray):
+    strategy = cr.parallel.DataParallel(2)
+    killer = KillAll(strategy, iteration=13)
+    X, y = blobs()
+    net, reference = net64(), net64()
+    reference.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4)
+    history = net.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4,
+                      callbacks=[killer], parallel=strategy)
+    assert len(killer.killed) == 2 and strategy.transport == "channels"
+    assert history.restarts == 2 and history.iterations == 20
     assert max_difference(net, reference) < 1e-10
 
 
