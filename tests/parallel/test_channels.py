@@ -18,8 +18,8 @@ import chainrule as cr
 import chainrule.parallel
 
 from .conftest import blobs, max_difference, net64, twin_fits
-from .test_data_parallel import OPTIMIZERS
-from .test_faults import KillWorker
+from .test_data_parallel import OPTIMIZERS, check_a_diverged_step_is_not_applied
+from .test_faults import KillWorker, fit_killing
 
 CHILD = "CHAINRULE_CHANNEL_TESTS"
 in_child = pytest.mark.skipif(os.environ.get(CHILD) != "1",
@@ -94,14 +94,10 @@ def test_a_killed_replica_is_noticed_by_the_one_waiting_for_its_gradient(local_r
     # replica's share, must find out from Ray and give up its step, not wait forever.
     strategy = cr.parallel.DataParallel(2)
     killer = KillWorker(strategy, iteration=13, rank=1)
-    X, y = blobs()
-    net, reference = net64(), net64()
-    reference.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4)
-    history = net.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4,
-                      callbacks=[killer], parallel=strategy)
+    history, difference = fit_killing(strategy, killer)
     assert killer.killed is not None and strategy.transport == "channels"
     assert history.restarts == 1 and history.iterations == 20
-    assert max_difference(net, reference) < 1e-10
+    assert difference < 1e-10
 
 
 class KillAll(KillWorker):
@@ -119,31 +115,16 @@ class KillAll(KillWorker):
 def test_an_epoch_run_again_after_losing_every_replica_uses_new_channels(local_ray):
     strategy = cr.parallel.DataParallel(2)
     killer = KillAll(strategy, iteration=13)
-    X, y = blobs()
-    net, reference = net64(), net64()
-    reference.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4)
-    history = net.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4,
-                      callbacks=[killer], parallel=strategy)
+    history, difference = fit_killing(strategy, killer)
     assert len(killer.killed) == 2 and strategy.transport == "channels"
     assert history.restarts == 2 and history.iterations == 20
-    assert max_difference(net, reference) < 1e-10
+    assert difference < 1e-10
 
 
 @in_child
 def test_a_diverged_step_is_not_applied(local_ray):
     # The step submitted after the diverged one reads its shares, sees the loss is not
     # finite and applies nothing, as the fit loop stops before such a step.
-    X = 10.0 + np.random.default_rng(0).random((40, 1))
-    y = np.zeros((40, 1))
-    fits = []
-    for parallel in (None, cr.parallel.DataParallel(2)):
-        net = cr.mlp([1, 1], output="identity", dtype="float64", seed=0)
-        with pytest.warns(cr.DivergenceWarning):
-            history = net.fit(X, y, loss="squared_error", optimizer=cr.SGD(1.0), epochs=50,
-                              batch_size=4, seed=0, parallel=parallel)
-        fits.append((net, history))
-    (single, expected), (net, history) = fits
-    assert history.stop_reason == expected.stop_reason
-    assert history.iterations == expected.iterations
-    for p, q in zip(net.parameters(), single.parameters()):
-        np.testing.assert_allclose(p.value, q.value, rtol=1e-9)
+    parallel = cr.parallel.DataParallel(2)
+    check_a_diverged_step_is_not_applied(parallel)
+    assert parallel.transport == "channels"

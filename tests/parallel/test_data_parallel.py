@@ -130,13 +130,17 @@ def test_a_learning_rate_changed_after_every_update(ray_cluster, make):
 
 
 def test_a_diverged_step_is_not_applied(ray_cluster):
-    # Each step multiplies the weight by about -200, so the squared error overflows to inf
-    # mid-epoch while the weights are still finite. The fit loop stops before applying
-    # that step; so must the replicas, which by then run the next step already.
+    check_a_diverged_step_is_not_applied(cr.parallel.DataParallel(2))
+
+
+def check_a_diverged_step_is_not_applied(strategy):
+    """Each step multiplies the weight by about -200, so the squared error overflows to
+    inf mid-epoch while the weights are still finite. The fit loop stops before applying
+    that step; so must the replicas, which by then run the next step already."""
     X = 10.0 + np.random.default_rng(0).random((40, 1))
     y = np.zeros((40, 1))
     fits = []
-    for parallel in (None, cr.parallel.DataParallel(2)):
+    for parallel in (None, strategy):
         net = cr.mlp([1, 1], output="identity", dtype="float64", seed=0)
         with pytest.warns(cr.DivergenceWarning) as caught:
             history = net.fit(X, y, loss="squared_error", optimizer=cr.SGD(1.0), epochs=50,

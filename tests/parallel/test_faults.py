@@ -37,17 +37,24 @@ def test_a_killed_worker_is_restarted_and_the_result_is_unchanged(ray_cluster, m
     # Either way the weights end up exactly as single-process training makes them.
     strategy = make()
     killer = KillWorker(strategy, iteration=13, rank=1)
-    X, y = blobs()
-    net, reference = net64(), net64()
-    reference.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4)
-    history = net.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4,
-                      callbacks=[killer], parallel=strategy)
+    history, difference = fit_killing(strategy, killer)
     print(f"{strategy!r}: killed process {killer.killed}; Ray restarted {history.restarts} "
           f"actor(s)")
     assert killer.killed is not None
     assert history.restarts == 1
     assert history.iterations == 20
-    assert max_difference(net, reference) < 1e-10
+    assert difference < 1e-10
+
+
+def fit_killing(strategy, killer):
+    """Train net64 on blobs with ``strategy`` and the callback ``killer``, and in one
+    process: (the parallel History, the largest difference between their weights)."""
+    X, y = blobs()
+    net, reference = net64(), net64()
+    reference.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4)
+    history = net.fit(X, y, optimizer=cr.Adam(0.01), epochs=2, batch_size=24, seed=4,
+                      callbacks=[killer], parallel=strategy)
+    return history, max_difference(net, reference)
 
 
 def test_async_training_survives_a_killed_worker(ray_cluster):
